@@ -1,0 +1,350 @@
+/*
+ * `tallyd serve`: wires the parts together and runs them until SIGTERM or
+ * SIGINT.
+ *
+ * Start: options → state.db (migrations; a `default` tenant on a data
+ * directory that has none) → event log recovery → writer thread → HTTP.
+ * Stop: /readyz turns 503 → the server stops accepting and lets in-flight
+ * requests finish → the log writer syncs what is queued and exits → the
+ * loop runs out of handles → exit 0. A second signal during shutdown exits
+ * at once with status 1 (nothing acknowledged is lost: every 200 was sent
+ * after its fdatasync).
+ */
+#include "api/ops.h"
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "core/fsutil.h"
+#include "core/logger.h"
+#include "core/timeparse.h"
+#include "http/server.h"
+#include "ingest/auth.h"
+#include "ingest/ingest.h"
+#include "log/log.h"
+#include "store/db.h"
+#include "store/tenants.h"
+
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct serve_config {
+    const char *data;
+    const char *listen;
+    const char *log_level;
+    uint64_t max_body, max_header, max_url;
+    int max_connections;
+    uint64_t idle_timeout, header_timeout, body_timeout, shutdown_grace;
+    uint64_t segment_size, queue_bytes;
+    int queue_records;
+    int no_bootstrap;
+};
+
+struct serve {
+    struct serve_config cfg;
+    struct tly_logger lg;
+    uv_loop_t loop;
+    uv_signal_t sigterm, sigint;
+    struct tly_log *log;
+    struct tly_auth *auth;
+    struct tly_ingest *ingest;
+    struct tly_router router;
+    struct tly_ops ops;
+    struct tly_http_server *server;
+    int stopping;
+};
+
+static int serve_options(struct serve_config *c, struct tly_option *o)
+{
+    int n = 0;
+    o[n++] = (struct tly_option){
+        "data",  "TALLY_DATA", TLY_OPT_STRING, "./data", "data directory (event log, state.db)",
+        &c->data};
+    o[n++] = (struct tly_option){"listen",
+                                 "TALLY_LISTEN",
+                                 TLY_OPT_STRING,
+                                 "127.0.0.1:8080",
+                                 "HOST:PORT to listen on (port 0 = any free port)",
+                                 &c->listen};
+    o[n++] = (struct tly_option){
+        "max-body",  "TALLY_MAX_BODY", TLY_OPT_SIZE, "1m", "largest request body; larger gets 413",
+        &c->max_body};
+    o[n++] = (struct tly_option){"max-header",
+                                 "TALLY_MAX_HEADER",
+                                 TLY_OPT_SIZE,
+                                 "16k",
+                                 "largest request line + headers; larger gets 431",
+                                 &c->max_header};
+    o[n++] = (struct tly_option){
+        "max-url",  "TALLY_MAX_URL", TLY_OPT_SIZE, "8k", "longest request URL; longer gets 414",
+        &c->max_url};
+    o[n++] = (struct tly_option){
+        "max-connections", "TALLY_MAX_CONNECTIONS",           TLY_OPT_INT,
+        "10000",           "open client connections allowed", &c->max_connections};
+    o[n++] = (struct tly_option){"idle-timeout",
+                                 "TALLY_IDLE_TIMEOUT",
+                                 TLY_OPT_MS,
+                                 "60s",
+                                 "close a keep-alive connection idle this long",
+                                 &c->idle_timeout};
+    o[n++] = (struct tly_option){"header-timeout",
+                                 "TALLY_HEADER_TIMEOUT",
+                                 TLY_OPT_MS,
+                                 "10s",
+                                 "408 if request headers take longer",
+                                 &c->header_timeout};
+    o[n++] = (struct tly_option){"body-timeout",
+                                 "TALLY_BODY_TIMEOUT",
+                                 TLY_OPT_MS,
+                                 "30s",
+                                 "408 if a request body takes longer",
+                                 &c->body_timeout};
+    o[n++] = (struct tly_option){"shutdown-grace",
+                                 "TALLY_SHUTDOWN_GRACE",
+                                 TLY_OPT_MS,
+                                 "10s",
+                                 "on SIGTERM, how long in-flight requests may take",
+                                 &c->shutdown_grace};
+    o[n++] = (struct tly_option){"segment-size",
+                                 "TALLY_SEGMENT_SIZE",
+                                 TLY_OPT_SIZE,
+                                 "128m",
+                                 "event log segment size before a new file",
+                                 &c->segment_size};
+    o[n++] = (struct tly_option){"queue-records",
+                                 "TALLY_QUEUE_RECORDS",
+                                 TLY_OPT_INT,
+                                 "65536",
+                                 "appends in flight before 503 + Retry-After",
+                                 &c->queue_records};
+    o[n++] = (struct tly_option){"queue-bytes",
+                                 "TALLY_QUEUE_BYTES",
+                                 TLY_OPT_SIZE,
+                                 "256m",
+                                 "bytes in flight before 503 + Retry-After",
+                                 &c->queue_bytes};
+    o[n++] = (struct tly_option){
+        "log-level",  "TALLY_LOG_LEVEL", TLY_OPT_STRING, "info", "debug, info, warn or error",
+        &c->log_level};
+    o[n++] = (struct tly_option){"no-bootstrap",
+                                 "TALLY_NO_BOOTSTRAP",
+                                 TLY_OPT_FLAG,
+                                 "0",
+                                 "do not create a `default` tenant in an empty data directory",
+                                 &c->no_bootstrap};
+    return n;
+}
+
+static int split_listen(const char *listen, char *host, size_t hostsz, int *port)
+{
+    const char *colon = strrchr(listen, ':');
+    if (colon == NULL || colon == listen || (size_t)(colon - listen) >= hostsz)
+        return TLY_EINVAL;
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (*end != '\0' || p < 0 || p > 65535 || colon[1] == '\0')
+        return TLY_EINVAL;
+    const char *h = listen;
+    size_t hl = (size_t)(colon - listen);
+    if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']') { /* [::1]:8080 */
+        h++;
+        hl -= 2;
+    }
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    *port = (int)p;
+    return 0;
+}
+
+/* Creates the `default` tenant on first start and shows its keys once. */
+static int bootstrap(struct serve *s, const char *db_path, const char *host, int port)
+{
+    struct tly_error err;
+    struct tly_db *db;
+    if (tly_db_open(&db, db_path, &err) != 0) {
+        tly_log_error(&s->lg, "cannot open state store", "path=%s error=\"%s\"", db_path, err.msg);
+        return -1;
+    }
+    long n = tly_tenant_count(db);
+    int rc = 0;
+    if (n == 0 && !s->cfg.no_bootstrap) {
+        struct tly_tenant t;
+        char wk[TLY_KEY_TEXT_MAX], ak[TLY_KEY_TEXT_MAX];
+        if (tly_tenant_create(db, "default", &t, wk, ak, &err) != 0) {
+            tly_log_error(&s->lg, "cannot create default tenant", "error=\"%s\"", err.msg);
+            rc = -1;
+        } else {
+            char ts[25];
+            tly_time_format(tly_now_ms(), ts);
+            printf("\ntally: first start in this data directory; created tenant \"default\".\n"
+                   "  write key (X-API-KEY):               %s\n"
+                   "  admin key (Authorization: Bearer):  %s\n"
+                   "  Keep them now: tally stores only their hashes.\n\n"
+                   "  Send a first event:\n"
+                   "  curl -sS http://%s:%d/server/v4 -H 'X-API-KEY: %s' \\\n"
+                   "    -H 'Content-Type: application/json' \\\n"
+                   "    -d '{\"event_id\":\"first-1\",\"event_name\":\"app_opened\","
+                   "\"user_id\":\"user-1\",\"timestamp\":\"%s\",\"event_properties\":{}}'\n\n",
+                   wk, ak, host, port, wk, ts);
+            fflush(stdout);
+        }
+    } else if (n < 0) {
+        rc = -1;
+    }
+    tly_db_close(db);
+    return rc;
+}
+
+static void on_closed_noop(uv_handle_t *h)
+{
+    (void)h;
+}
+
+static void on_http_stopped(void *arg)
+{
+    struct serve *s = arg;
+    tly_log_stop(s->log); /* syncs and answers whatever is still queued */
+    tly_auth_close(s->auth);
+    uv_close((uv_handle_t *)&s->sigterm, on_closed_noop);
+    uv_close((uv_handle_t *)&s->sigint, on_closed_noop);
+    tly_log_info(&s->lg, "stopped", "durable_offset=%" PRIu64, tly_log_durable_end(s->log));
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct serve *s = h->data;
+    if (s->stopping) {
+        tly_log_warn(&s->lg, "second signal; exiting now", "signal=%d", signum);
+        _exit(1);
+    }
+    s->stopping = 1;
+    s->ops.shutting_down = 1;
+    tly_log_info(&s->lg, "shutting down", "signal=%d grace_ms=%" PRIu64, signum,
+                 s->cfg.shutdown_grace);
+    tly_http_server_shutdown(s->server, s->cfg.shutdown_grace, on_http_stopped, s);
+}
+
+static int run(struct serve *s)
+{
+    char host[64];
+    int port;
+    if (split_listen(s->cfg.listen, host, sizeof host, &port) != 0) {
+        fprintf(stderr, "tallyd serve: --listen must be HOST:PORT, got '%s'\n", s->cfg.listen);
+        return 2;
+    }
+    if (tly_mkdir_p(s->cfg.data) != 0) {
+        tly_log_error(&s->lg, "cannot create data directory", "path=%s", s->cfg.data);
+        return 1;
+    }
+    char db_path[4096], log_dir[4096];
+    snprintf(db_path, sizeof db_path, "%s/state.db", s->cfg.data);
+    snprintf(log_dir, sizeof log_dir, "%s/log", s->cfg.data);
+    if (bootstrap(s, db_path, host, port) != 0)
+        return 1;
+
+    struct tly_log_config lc = {
+        .dir = log_dir,
+        .segment_max = s->cfg.segment_size,
+        .queue_max_records = (size_t)s->cfg.queue_records,
+        .queue_max_bytes = (size_t)s->cfg.queue_bytes,
+    };
+    struct tly_log_recovery rec;
+    if (tly_log_open(&s->log, &lc, &s->lg, &rec) != 0) {
+        tly_log_error(&s->lg, "cannot open event log", "dir=%s", log_dir);
+        return 1;
+    }
+    tly_log_info(&s->lg, "event log open",
+                 "dir=%s segments=%" PRIu64 " end_offset=%" PRIu64 " tail_records=%" PRIu64
+                 " recovered_bytes=%" PRIu64,
+                 log_dir, rec.segments, rec.end_offset, rec.tail_records, rec.truncated_bytes);
+
+    int rc = 1;
+    uv_loop_init(&s->loop);
+    if (tly_log_start(s->log, &s->loop) != 0)
+        goto out;
+    if (tly_auth_open(&s->auth, &s->loop, db_path, &s->lg) != 0)
+        goto out;
+    if (tly_ingest_create(&s->ingest, s->log, s->auth, &s->lg) != 0)
+        goto out;
+    tly_router_init(&s->router);
+    s->ops.log = s->log;
+    s->ops.ingest = s->ingest;
+    s->ops.started_at = tly_now_ms();
+    if (tly_ops_routes(&s->ops, &s->router) != 0 || tly_ingest_routes(s->ingest, &s->router) != 0)
+        goto out;
+
+    struct tly_http_config hc = {
+        .port = port,
+        .limits = {.max_header_bytes = s->cfg.max_header,
+                   .max_url = s->cfg.max_url,
+                   .max_body = s->cfg.max_body},
+        .idle_timeout_ms = s->cfg.idle_timeout,
+        .header_timeout_ms = s->cfg.header_timeout,
+        .body_timeout_ms = s->cfg.body_timeout,
+        .max_connections = s->cfg.max_connections,
+    };
+    snprintf(hc.host, sizeof hc.host, "%s", host);
+    if (tly_http_server_start(&s->server, &s->loop, &hc, &s->router, &s->lg) != 0)
+        goto out;
+    s->ops.server = s->server;
+
+    uv_signal_init(&s->loop, &s->sigterm);
+    uv_signal_init(&s->loop, &s->sigint);
+    s->sigterm.data = s->sigint.data = s;
+    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&s->sigint, on_signal, SIGINT);
+
+    tly_log_info(&s->lg, "listening", "addr=%s:%d pid=%ld", host, tly_http_server_port(s->server),
+                 (long)getpid());
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    rc = 0;
+out:
+    if (rc != 0) {
+        /* Start-up failed part way: stop what was started, let handles close. */
+        tly_log_stop(s->log);
+        if (s->auth != NULL)
+            tly_auth_close(s->auth);
+        uv_run(&s->loop, UV_RUN_NOWAIT);
+    }
+    uv_loop_close(&s->loop);
+    tly_http_server_free(s->server);
+    tly_ingest_free(s->ingest);
+    tly_router_free(&s->router);
+    tly_log_close(s->log);
+    return rc;
+}
+
+int tly_cmd_serve(int argc, char **argv)
+{
+    struct serve *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return 1;
+    struct tly_option opts[32];
+    int n = serve_options(&s->cfg, opts);
+    struct tly_args args;
+    struct tly_error err;
+    int rc = 0;
+    if (tly_options_parse(opts, n, argc, argv, &args, &err) != 0) {
+        fprintf(stderr, "tallyd serve: %s\n", err.msg);
+        rc = 2;
+    } else if (args.help) {
+        tly_options_help(stdout, "tallyd serve [options]", opts, n);
+    } else if (args.npositional > 0) {
+        fprintf(stderr, "tallyd serve: unexpected argument '%s'\n", args.positional[0]);
+        rc = 2;
+    } else {
+        int level = tly_log_level_parse(s->cfg.log_level);
+        if (level < 0) {
+            fprintf(stderr, "tallyd serve: --log-level must be debug, info, warn or error\n");
+            rc = 2;
+        } else {
+            signal(SIGPIPE, SIG_IGN);
+            tly_logger_init(&s->lg, stderr, (enum tly_log_level)level);
+            rc = run(s);
+        }
+    }
+    free(s);
+    return rc;
+}

@@ -1,0 +1,41 @@
+/*
+ * Request authentication against the tenants' keys.
+ *
+ * Holds the in-memory key table (tenants.h) and keeps it current: once a
+ * second it asks SQLite whether another connection changed state.db (e.g.
+ * `tallyd tenant create` while the daemon runs) and reloads the table if so.
+ * Loop thread only.
+ */
+#ifndef TLY_INGEST_AUTH_H
+#define TLY_INGEST_AUTH_H
+
+#include "core/logger.h"
+#include "http/server.h"
+#include "store/tenants.h"
+
+#include <uv.h>
+
+struct tly_auth;
+
+int tly_auth_open(struct tly_auth **out, uv_loop_t *loop, const char *db_path,
+                  const struct tly_logger *lg);
+
+/* The tenant of the write key in X-API-KEY. 0, or TLY_ENOENT with *why set
+ * to a message fit for the 401 answer. */
+int tly_auth_write(struct tly_auth *a, const struct tly_http_req *req, uint32_t *tenant,
+                   const char **why);
+
+/* The tenant of the admin key in `Authorization: Bearer <key>`. */
+int tly_auth_admin(struct tly_auth *a, const struct tly_http_req *req, uint32_t *tenant,
+                   const char **why);
+
+/* Answers 401 with `why` and a WWW-Authenticate header. */
+void tly_auth_reject(struct tly_http_req *req, const char *why);
+
+uint64_t tly_auth_failures(const struct tly_auth *a);
+
+/* Stops the reload timer and frees everything once the loop has run the
+ * timer's close. */
+void tly_auth_close(struct tly_auth *a);
+
+#endif

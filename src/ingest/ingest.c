@@ -1,0 +1,238 @@
+/*
+ * POST /server/v4 and POST /server/v4/batch (see ingest.h and
+ * sources/server.h for the checks).
+ *
+ * A request that passes the checks becomes one log record holding its raw
+ * body; the answer text is prepared before the append and kept with it, so
+ * the completion only has to send it.
+ */
+#include "ingest/ingest.h"
+#include "core/json.h"
+#include "core/metrics.h"
+#include "log/record.h"
+#include "sources/server.h"
+
+#include <llhttp.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct tly_ingest {
+    struct tly_log *log;
+    struct tly_auth *auth;
+    const struct tly_logger *lg;
+    /* loop thread only */
+    uint64_t requests_accepted, events_accepted, events_rejected, refused_unavailable;
+};
+
+/* One request waiting for its record to be durable. */
+struct pending {
+    struct tly_log_append append; /* first: the completion gets this pointer */
+    struct tly_http_req *req;
+    struct tly_ingest *ing;
+    uint32_t events;
+    size_t answer_len;
+    char *answer;   /* points into data, after the record */
+    uint8_t data[]; /* record, then answer */
+};
+
+static void answer_unavailable(struct tly_ingest *ing, struct tly_http_req *req, int rc)
+{
+    ing->refused_unavailable++;
+    tly_http_add_header(req, "Retry-After", rc == TLY_EBUSY ? "1" : "5");
+    const char *msg = rc == TLY_EBUSY      ? "ingest queue is full; retry shortly"
+                      : rc == TLY_ESTOPPED ? "shutting down; retry shortly"
+                                           : "event log is unavailable; nothing was stored";
+    tly_http_respond_error(req, 503, "unavailable", NULL, msg);
+}
+
+static void on_durable(struct tly_log_append *a)
+{
+    struct pending *p = (struct pending *)a;
+    if (a->status == 0) {
+        p->ing->requests_accepted++;
+        tly_http_respond(p->req, 200, "application/json", p->answer, p->answer_len);
+    } else {
+        answer_unavailable(p->ing, p->req, a->status == TLY_EBUSY ? TLY_EBUSY : TLY_EFAILED);
+    }
+    free(p);
+}
+
+/* Encodes the request body as a record and appends it; the answer is sent
+ * when it is durable. `answer` is copied. */
+static void append_and_answer(struct tly_ingest *ing, struct tly_http_req *req, uint32_t tenant,
+                              uint8_t source, uint8_t kind, const char *answer, size_t answer_len)
+{
+    size_t body_len;
+    const char *body = tly_http_body(req, &body_len);
+    size_t rec_len = tly_record_size(0, body_len);
+    struct pending *p = malloc(sizeof *p + rec_len + answer_len);
+    if (p == NULL) {
+        answer_unavailable(ing, req, TLY_EBUSY);
+        return;
+    }
+    struct tly_record r = {
+        .source = source,
+        .kind = kind,
+        .tenant = tenant,
+        .received_at = tly_http_received_at(req),
+        .meta = NULL,
+        .meta_len = 0,
+        .body = body,
+        .body_len = body_len,
+    };
+    memcpy(r.request_id, tly_http_request_id(req), 16);
+    tly_record_encode(&r, p->data);
+    p->answer = (char *)p->data + rec_len;
+    memcpy(p->answer, answer, answer_len);
+    p->answer_len = answer_len;
+    p->req = req;
+    p->ing = ing;
+    p->append.rec = p->data;
+    p->append.len = rec_len;
+    p->append.done = on_durable;
+    int rc = tly_log_append(ing->log, &p->append);
+    if (rc != 0) {
+        free(p);
+        answer_unavailable(ing, req, rc);
+    }
+}
+
+static int authenticate(struct tly_ingest *ing, struct tly_http_req *req, uint32_t *tenant)
+{
+    const char *why;
+    if (tly_auth_write(ing->auth, req, tenant, &why) != 0) {
+        tly_auth_reject(req, why);
+        return -1;
+    }
+    return 0;
+}
+
+static void bad_request(struct tly_http_req *req, const struct tly_error *err)
+{
+    tly_http_respond_error(req, 400, "invalid_request", err->field, err->msg);
+}
+
+static void handle_single(struct tly_http_req *req, void *arg)
+{
+    struct tly_ingest *ing = arg;
+    uint32_t tenant;
+    if (authenticate(ing, req, &tenant) != 0)
+        return;
+    size_t len;
+    const char *body = tly_http_body(req, &len);
+    struct tly_error err;
+    cJSON *root = tly_json_parse(body, len, &err);
+    if (root == NULL || tly_server_event_check(root, NULL, &err) != 0) {
+        cJSON_Delete(root);
+        ing->events_rejected++;
+        bad_request(req, &err);
+        return;
+    }
+    cJSON_Delete(root);
+    ing->events_accepted++;
+    static const char ok[] = "{\"success\":true}";
+    append_and_answer(ing, req, tenant, TLY_SOURCE_SERVER, TLY_KIND_SINGLE, ok, sizeof ok - 1);
+}
+
+static void handle_batch(struct tly_http_req *req, void *arg)
+{
+    struct tly_ingest *ing = arg;
+    uint32_t tenant;
+    if (authenticate(ing, req, &tenant) != 0)
+        return;
+    size_t len;
+    const char *body = tly_http_body(req, &len);
+    struct tly_error err;
+    const cJSON *events;
+    cJSON *root = tly_json_parse(body, len, &err);
+    if (root == NULL || tly_server_batch_envelope(root, &events, &err) != 0) {
+        cJSON_Delete(root);
+        bad_request(req, &err);
+        return;
+    }
+    struct tly_buf errors;
+    tly_buf_init(&errors, 0);
+    int accepted = 0, rejected = 0, index = 0, rc = 0;
+    const cJSON *ev;
+    cJSON_ArrayForEach(ev, events)
+    {
+        if (tly_server_event_check(ev, NULL, &err) == 0) {
+            accepted++;
+        } else {
+            rc |= tly_buf_printf(&errors, "%s{\"index\":%d,\"field\":", rejected ? "," : "", index);
+            rc |= tly_buf_json_str(&errors, err.field, strlen(err.field));
+            rc |= tly_buf_puts(&errors, ",\"message\":");
+            rc |= tly_buf_json_str(&errors, err.msg, strlen(err.msg));
+            rc |= tly_buf_puts(&errors, "}");
+            rejected++;
+        }
+        index++;
+    }
+    cJSON_Delete(root);
+    struct tly_buf answer;
+    tly_buf_init(&answer, 0);
+    rc |= tly_buf_printf(&answer, "{\"success\":true,\"accepted\":%d,\"rejected\":%d,\"errors\":[",
+                         accepted, rejected);
+    rc |= tly_buf_append(&answer, errors.data ? errors.data : "", errors.len);
+    rc |= tly_buf_puts(&answer, "]}");
+    tly_buf_free(&errors);
+    if (rc != 0) {
+        tly_buf_free(&answer);
+        answer_unavailable(ing, req, TLY_EBUSY);
+        return;
+    }
+    ing->events_accepted += (uint64_t)accepted;
+    ing->events_rejected += (uint64_t)rejected;
+    append_and_answer(ing, req, tenant, TLY_SOURCE_SERVER, TLY_KIND_BATCH, answer.data, answer.len);
+    tly_buf_free(&answer);
+}
+
+int tly_ingest_create(struct tly_ingest **out, struct tly_log *log, struct tly_auth *auth,
+                      const struct tly_logger *lg)
+{
+    struct tly_ingest *ing = calloc(1, sizeof *ing);
+    if (ing == NULL)
+        return TLY_ENOMEM;
+    ing->log = log;
+    ing->auth = auth;
+    ing->lg = lg;
+    *out = ing;
+    return 0;
+}
+
+int tly_ingest_routes(struct tly_ingest *ing, struct tly_router *r)
+{
+    int rc = tly_router_add(r, HTTP_POST, "/server/v4", handle_single, ing);
+    if (rc == 0)
+        rc = tly_router_add(r, HTTP_POST, "/server/v4/batch", handle_batch, ing);
+    return rc;
+}
+
+int tly_ingest_metrics(const struct tly_ingest *ing, struct tly_buf *b)
+{
+    int rc = tly_metrics_header(b, "tally_ingest_requests_accepted_total", "counter",
+                                "Ingest requests made durable and answered 200.");
+    rc |= tly_metrics_sample(b, "tally_ingest_requests_accepted_total", "",
+                             (double)ing->requests_accepted);
+    rc |= tly_metrics_header(b, "tally_ingest_events_checked_total", "counter",
+                             "Events that passed (result=\"accepted\") or failed "
+                             "(result=\"rejected\") the ingest checks.");
+    rc |= tly_metrics_sample(b, "tally_ingest_events_checked_total", "result=\"accepted\"",
+                             (double)ing->events_accepted);
+    rc |= tly_metrics_sample(b, "tally_ingest_events_checked_total", "result=\"rejected\"",
+                             (double)ing->events_rejected);
+    rc |= tly_metrics_header(b, "tally_ingest_unavailable_total", "counter",
+                             "Requests answered 503: queue full, log failed or shutting down.");
+    rc |= tly_metrics_sample(b, "tally_ingest_unavailable_total", "",
+                             (double)ing->refused_unavailable);
+    rc |=
+        tly_metrics_header(b, "tally_auth_failures_total", "counter", "Requests refused with 401.");
+    rc |= tly_metrics_sample(b, "tally_auth_failures_total", "",
+                             (double)tly_auth_failures(ing->auth));
+    return rc ? TLY_ENOMEM : 0;
+}
+
+void tly_ingest_free(struct tly_ingest *ing)
+{
+    free(ing);
+}

@@ -1,0 +1,26 @@
+/*
+ * Ingest endpoints: authenticate, bound, check the shape, append, answer.
+ *
+ * Nothing slow runs here: no database, no campaign logic. A request is
+ * answered 200 only from the event log's completion, i.e. once its record
+ * is on disk; 503 with Retry-After when the log is full, failed or stopping.
+ */
+#ifndef TLY_INGEST_INGEST_H
+#define TLY_INGEST_INGEST_H
+
+#include "core/buf.h"
+#include "core/logger.h"
+#include "http/router.h"
+#include "ingest/auth.h"
+#include "log/log.h"
+
+struct tly_ingest;
+
+/* `log` and `auth` are borrowed for the ingest's life. */
+int tly_ingest_create(struct tly_ingest **out, struct tly_log *log, struct tly_auth *auth,
+                      const struct tly_logger *lg);
+int tly_ingest_routes(struct tly_ingest *ing, struct tly_router *r);
+int tly_ingest_metrics(const struct tly_ingest *ing, struct tly_buf *out);
+void tly_ingest_free(struct tly_ingest *ing);
+
+#endif

@@ -1,0 +1,129 @@
+/*
+ * SQLite connection setup and schema migrations for DATA/state.db.
+ */
+#include "store/db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+struct tly_db {
+    sqlite3 *h;
+};
+
+/* Append-only: never edit a migration that has shipped; add the next one. */
+static const char *const migrations[] = {
+    /* 1: tenants and their API keys (hashes only). */
+    "CREATE TABLE tenants ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE TABLE api_keys ("
+    "  key_hash BLOB PRIMARY KEY,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id),"
+    "  kind TEXT NOT NULL CHECK (kind IN ('write', 'admin')),"
+    "  hint TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL);",
+};
+
+#define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+static int exec(sqlite3 *h, const char *sql, struct tly_error *err)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(h, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        tly_error_set(err, TLY_EIO, "", "state.db: %s", msg ? msg : sqlite3_errmsg(h));
+        sqlite3_free(msg);
+        return TLY_EIO;
+    }
+    return 0;
+}
+
+static int user_version(sqlite3 *h)
+{
+    sqlite3_stmt *st;
+    int v = -1;
+    if (sqlite3_prepare_v2(h, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static int migrate(sqlite3 *h, struct tly_error *err)
+{
+    int v = user_version(h);
+    if (v < 0)
+        return tly_error_set(err, TLY_EIO, "", "state.db: cannot read schema version: %s",
+                             sqlite3_errmsg(h));
+    if (v > N_MIGRATIONS)
+        return tly_error_set(err, TLY_EINVAL, "",
+                             "state.db has schema version %d; this tallyd knows up to %d", v,
+                             N_MIGRATIONS);
+    for (; v < N_MIGRATIONS; v++) {
+        char set[64];
+        snprintf(set, sizeof set, "PRAGMA user_version = %d;", v + 1);
+        if (exec(h, "BEGIN IMMEDIATE;", err) != 0)
+            return TLY_EIO;
+        if (exec(h, migrations[v], err) != 0 || exec(h, set, err) != 0) {
+            sqlite3_exec(h, "ROLLBACK;", NULL, NULL, NULL);
+            return TLY_EIO;
+        }
+        if (exec(h, "COMMIT;", err) != 0)
+            return TLY_EIO;
+    }
+    return 0;
+}
+
+int tly_db_open(struct tly_db **out, const char *path, struct tly_error *err)
+{
+    struct tly_db *db = calloc(1, sizeof *db);
+    if (db == NULL)
+        return TLY_ENOMEM;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path, &db->h, flags, NULL) != SQLITE_OK) {
+        tly_error_set(err, TLY_EIO, "", "%s: %s", path,
+                      db->h ? sqlite3_errmsg(db->h) : "cannot open");
+        tly_db_close(db);
+        return TLY_EIO;
+    }
+    sqlite3_busy_timeout(db->h, 5000);
+    if (exec(db->h, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+             err) != 0 ||
+        migrate(db->h, err) != 0) {
+        tly_db_close(db);
+        return TLY_EIO;
+    }
+    *out = db;
+    return 0;
+}
+
+sqlite3 *tly_db_sqlite(struct tly_db *db)
+{
+    return db->h;
+}
+
+int tly_db_schema_version(struct tly_db *db)
+{
+    return user_version(db->h);
+}
+
+long tly_db_data_version(struct tly_db *db)
+{
+    sqlite3_stmt *st;
+    long v = -1;
+    if (sqlite3_prepare_v2(db->h, "PRAGMA data_version", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+void tly_db_close(struct tly_db *db)
+{
+    if (db == NULL)
+        return;
+    sqlite3_close(db->h);
+    free(db);
+}
