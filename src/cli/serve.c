@@ -158,43 +158,49 @@ static int split_listen(const char *listen, char *host, size_t hostsz, int *port
     return 0;
 }
 
-/* Creates the `default` tenant on first start and shows its keys once. */
-static int bootstrap(struct serve *s, const char *db_path, const char *host, int port)
+/* Creates the `default` tenant in a data directory that has no tenant.
+ * *created is set when it did; the keys are then in wk/ak. */
+static int bootstrap(struct serve *s, const char *db_path, int *created, char wk[TLY_KEY_TEXT_MAX],
+                     char ak[TLY_KEY_TEXT_MAX])
 {
     struct tly_error err;
     struct tly_db *db;
+    *created = 0;
     if (tly_db_open(&db, db_path, &err) != 0) {
         tly_log_error(&s->lg, "cannot open state store", "path=%s error=\"%s\"", db_path, err.msg);
         return -1;
     }
     long n = tly_tenant_count(db);
-    int rc = 0;
+    int rc = n < 0 ? -1 : 0;
     if (n == 0 && !s->cfg.no_bootstrap) {
         struct tly_tenant t;
-        char wk[TLY_KEY_TEXT_MAX], ak[TLY_KEY_TEXT_MAX];
         if (tly_tenant_create(db, "default", &t, wk, ak, &err) != 0) {
             tly_log_error(&s->lg, "cannot create default tenant", "error=\"%s\"", err.msg);
             rc = -1;
         } else {
-            char ts[25];
-            tly_time_format(tly_now_ms(), ts);
-            printf("\ntally: first start in this data directory; created tenant \"default\".\n"
-                   "  write key (X-API-KEY):               %s\n"
-                   "  admin key (Authorization: Bearer):  %s\n"
-                   "  Keep them now: tally stores only their hashes.\n\n"
-                   "  Send a first event:\n"
-                   "  curl -sS http://%s:%d/server/v4 -H 'X-API-KEY: %s' \\\n"
-                   "    -H 'Content-Type: application/json' \\\n"
-                   "    -d '{\"event_id\":\"first-1\",\"event_name\":\"app_opened\","
-                   "\"user_id\":\"user-1\",\"timestamp\":\"%s\",\"event_properties\":{}}'\n\n",
-                   wk, ak, host, port, wk, ts);
-            fflush(stdout);
+            *created = 1;
         }
-    } else if (n < 0) {
-        rc = -1;
     }
     tly_db_close(db);
     return rc;
+}
+
+/* Shows the new tenant's keys once, with a first request to try. */
+static void print_welcome(const char *host, int port, const char *wk, const char *ak)
+{
+    char ts[25];
+    tly_time_format(tly_now_ms(), ts);
+    printf("\ntally: first start in this data directory; created tenant \"default\".\n"
+           "  write key (X-API-KEY):               %s\n"
+           "  admin key (Authorization: Bearer):  %s\n"
+           "  Keep them now: tally stores only their hashes.\n\n"
+           "  Send a first event:\n"
+           "  curl -sS http://%s:%d/server/v4 -H 'X-API-KEY: %s' \\\n"
+           "    -H 'Content-Type: application/json' \\\n"
+           "    -d '{\"event_id\":\"first-1\",\"event_name\":\"app_opened\","
+           "\"user_id\":\"user-1\",\"timestamp\":\"%s\",\"event_properties\":{}}'\n\n",
+           wk, ak, host, port, wk, ts);
+    fflush(stdout);
 }
 
 static void on_closed_noop(uv_handle_t *h)
@@ -241,7 +247,9 @@ static int run(struct serve *s)
     char db_path[4096], log_dir[4096];
     snprintf(db_path, sizeof db_path, "%s/state.db", s->cfg.data);
     snprintf(log_dir, sizeof log_dir, "%s/log", s->cfg.data);
-    if (bootstrap(s, db_path, host, port) != 0)
+    int created;
+    char wk[TLY_KEY_TEXT_MAX], ak[TLY_KEY_TEXT_MAX];
+    if (bootstrap(s, db_path, &created, wk, ak) != 0)
         return 1;
 
     struct tly_log_config lc = {
@@ -296,6 +304,8 @@ static int run(struct serve *s)
     uv_signal_start(&s->sigterm, on_signal, SIGTERM);
     uv_signal_start(&s->sigint, on_signal, SIGINT);
 
+    if (created)
+        print_welcome(host, tly_http_server_port(s->server), wk, ak);
     tly_log_info(&s->lg, "listening", "addr=%s:%d pid=%ld", host, tly_http_server_port(s->server),
                  (long)getpid());
     uv_run(&s->loop, UV_RUN_DEFAULT);

@@ -88,7 +88,21 @@ int tly_buf_printf(struct tly_buf *b, const char *fmt, ...)
     return 0;
 }
 
+static int json_escape(struct tly_buf *b, const char *s, size_t n);
+
 int tly_buf_json_escape(struct tly_buf *b, const char *s, size_t n)
+{
+    size_t len = b->len;
+    int rc = json_escape(b, s, n);
+    if (rc != 0) {
+        b->len = len; /* all or nothing, as every append */
+        if (b->data != NULL)
+            b->data[len] = '\0';
+    }
+    return rc;
+}
+
+static int json_escape(struct tly_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     size_t start = 0;
@@ -135,10 +149,16 @@ int tly_buf_json_escape(struct tly_buf *b, const char *s, size_t n)
 
 int tly_buf_json_str(struct tly_buf *b, const char *s, size_t n)
 {
+    size_t len = b->len;
     int rc = tly_buf_append(b, "\"", 1);
     if (rc == 0)
-        rc = tly_buf_json_escape(b, s, n);
+        rc = json_escape(b, s, n);
     if (rc == 0)
         rc = tly_buf_append(b, "\"", 1);
+    if (rc != 0) {
+        b->len = len;
+        if (b->data != NULL)
+            b->data[len] = '\0';
+    }
     return rc;
 }

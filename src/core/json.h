@@ -10,10 +10,15 @@
 #include <cjson/cJSON.h>
 #include <stddef.h>
 
-/* Parses exactly `len` bytes as one JSON value (whitespace around it is
- * allowed, anything else after it is not). `text` must be followed by a NUL
- * byte (struct tly_buf guarantees one). Returns the tree (caller frees with
- * cJSON_Delete) or NULL with `err` saying "invalid JSON at byte N". */
+#define TLY_JSON_MAX_DEPTH 64 /* nesting of objects and arrays */
+
+/* Checks that text[0..len) is one JSON value (RFC 8259, whitespace around
+ * it allowed) with no \u0000 in any string and nesting within
+ * TLY_JSON_MAX_DEPTH. On error `err` says "invalid JSON at byte N: why". */
+int tly_json_check(const char *text, size_t len, struct tly_error *err);
+
+/* tly_json_check, then the tree (caller frees with cJSON_Delete); NULL with
+ * `err` filled when the text is not accepted. */
 cJSON *tly_json_parse(const char *text, size_t len, struct tly_error *err);
 
 /* A JSON type name for error messages: "string", "number", "object", … */

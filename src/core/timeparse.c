@@ -52,27 +52,34 @@ static int bad(struct tly_error *err, const char *field, size_t pos, const char 
     return tly_error_set(err, TLY_EINVAL, field, "%s: %s at byte %zu", field, what, pos);
 }
 
+/* Digits with an optional fraction, read as integers so that "1.001" is
+ * exactly 1001 ms (a double would make it 1000.999…). */
 static int parse_epoch_digits(const char *s, size_t n, int64_t *out_ms, const char *field,
                               struct tly_error *err)
 {
-    double v = 0;
+    int64_t whole = 0;
     size_t i = 0;
     for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
         if (i >= 16)
             return bad(err, field, i, "epoch number too long");
-        v = v * 10 + (s[i] - '0');
+        whole = whole * 10 + (s[i] - '0');
     }
+    int64_t frac_ms = 0; /* first three fraction digits, as milliseconds */
     if (i < n && s[i] == '.') {
-        double scale = 0.1;
         size_t j = ++i;
+        int64_t scale = 100;
         for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, scale /= 10)
-            v += (s[i] - '0') * scale;
+            frac_ms += (s[i] - '0') * scale;
         if (i == j)
             return bad(err, field, i, "expected digits after '.'");
     }
     if (i != n)
         return bad(err, field, i, "unexpected character in epoch number");
-    return tly_time_from_number(v, out_ms, field, err);
+    int64_t ms = (double)whole < EPOCH_MS_THRESHOLD ? whole * 1000 + frac_ms : whole;
+    if (ms > MAX_MS)
+        return tly_error_set(err, TLY_EINVAL, field, "%s: epoch time is after year 9999", field);
+    *out_ms = ms;
+    return 0;
 }
 
 int tly_time_from_number(double v, int64_t *out_ms, const char *field, struct tly_error *err)
@@ -83,7 +90,8 @@ int tly_time_from_number(double v, int64_t *out_ms, const char *field, struct tl
     double ms = v < EPOCH_MS_THRESHOLD ? v * 1000.0 : v;
     if (ms > (double)MAX_MS)
         return tly_error_set(err, TLY_EINVAL, field, "%s: epoch time is after year 9999", field);
-    *out_ms = (int64_t)floor(ms);
+    /* 1.001 s is 1000.9999… ms as a double: allow a microsecond of error. */
+    *out_ms = (int64_t)floor(ms + 0.001);
     return 0;
 }
 

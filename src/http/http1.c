@@ -31,13 +31,24 @@ static int on_message_begin(llhttp_t *p)
     return 0;
 }
 
+/* Keeps the bytes of a URL or header piece. The limit counts every byte of
+ * the request head from its first byte, including the whitespace llhttp
+ * skips (so padding cannot get around it), not just the bytes kept. */
 static int add_header_bytes(struct tly_h1 *h, const char *at, size_t n)
 {
-    if (h->req.hbuf.len + n > h->limits.max_header_bytes)
+    size_t span = h->head_seen + (size_t)(at + n - h->chunk);
+    if (span > h->limits.max_header_bytes)
         return reject(h, 431, "request headers too large");
     if (tly_buf_append(&h->req.hbuf, at, n) != 0)
         return reject(h, 431, "request headers too large");
     return 0;
+}
+
+/* RFC 9110 token characters, the only ones allowed in a header name. */
+static int is_tchar(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
 static int on_url(llhttp_t *p, const char *at, size_t n)
@@ -55,6 +66,9 @@ static int on_header_field(llhttp_t *p, const char *at, size_t n)
 {
     struct tly_h1 *h = from(p);
     struct tly_h1_request *r = &h->req;
+    for (size_t i = 0; i < n; i++)
+        if (!is_tchar((unsigned char)at[i]))
+            return reject(h, 400, "invalid character in a header name");
     if (!h->in_field) { /* first piece of a new header name */
         if (r->nheaders == TLY_H1_MAX_HEADERS)
             return reject(h, 431, "too many request headers");
@@ -105,6 +119,9 @@ static int on_headers_complete(llhttp_t *p)
     r->http_minor = llhttp_get_http_minor(p);
     h->header_done = 1;
     h->phase = TLY_H1_BODY;
+    /* tally speaks HTTP/1.1 only: an Upgrade offer (h2c, websocket) is
+     * ignored, as RFC 9110 allows, and the connection stays HTTP/1.1. */
+    p->upgrade = 0;
     if ((p->flags & F_CONTENT_LENGTH) && p->content_length > h->limits.max_body)
         return reject(h, 413, "request body too large");
     size_t n;
@@ -112,9 +129,13 @@ static int on_headers_complete(llhttp_t *p)
     if (expect != NULL) {
         if (n != 12 || strncasecmp(expect, "100-continue", 12) != 0)
             return reject(h, 417, "unsupported Expect header");
-        r->expect_continue = 1;
-        h->paused_for = TLY_H1_CONTINUE;
-        return HPE_PAUSED;
+        int has_body =
+            (p->flags & F_CHUNKED) || ((p->flags & F_CONTENT_LENGTH) && p->content_length > 0);
+        if (has_body) { /* without a body there is nothing to wait for */
+            r->expect_continue = 1;
+            h->paused_for = TLY_H1_CONTINUE;
+            return HPE_PAUSED;
+        }
     }
     return 0;
 }
@@ -190,9 +211,19 @@ enum tly_h1_event tly_h1_feed(struct tly_h1 *h, const char *data, size_t len, si
     }
     if (len == 0)
         return TLY_H1_MORE;
+    h->chunk = data;
     llhttp_errno_t e = llhttp_execute(&h->parser, data, len);
     if (e == HPE_OK) {
         *consumed = len;
+        if (h->phase == TLY_H1_HEADERS) {
+            /* Still in the head: count all of this chunk toward its limit. */
+            h->head_seen += len;
+            if (h->head_seen > h->limits.max_header_bytes) {
+                reject(h, 431, "request headers too large");
+                h->phase = TLY_H1_DONE;
+                return TLY_H1_ERROR;
+            }
+        }
         return TLY_H1_MORE;
     }
     if (e == HPE_PAUSED) {
@@ -206,8 +237,13 @@ enum tly_h1_event tly_h1_finish(struct tly_h1 *h)
 {
     if (h->error_status != 0)
         return TLY_H1_ERROR;
-    if (h->phase == TLY_H1_IDLE || h->paused_for != 0)
-        return TLY_H1_MORE;
+    if (h->phase == TLY_H1_IDLE || h->paused_for == TLY_H1_REQUEST)
+        return TLY_H1_MORE; /* nothing begun, or a whole request waiting */
+    if (h->paused_for == TLY_H1_CONTINUE) {
+        h->error_status = 400;
+        snprintf(h->error_msg, sizeof h->error_msg, "request cut short by end of stream");
+        return TLY_H1_ERROR;
+    }
     llhttp_errno_t e = llhttp_finish(&h->parser);
     if (e == HPE_OK && h->phase == TLY_H1_IDLE)
         return TLY_H1_MORE;
@@ -230,6 +266,7 @@ void tly_h1_next(struct tly_h1 *h)
     h->req.body = bb;
     h->phase = TLY_H1_IDLE;
     h->in_field = 0;
+    h->head_seen = 0;
     h->header_done = 0;
     h->paused_for = 0;
     llhttp_resume(&h->parser);

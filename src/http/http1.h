@@ -5,18 +5,19 @@
  *
  * Feeding returns one event at a time:
  *   TLY_H1_MORE      every byte was consumed; the request is not complete.
- *   TLY_H1_CONTINUE  headers asked for `Expect: 100-continue` and the body
- *                    is within limits: send "100 Continue", feed the rest.
+ *   TLY_H1_CONTINUE  headers asked for `Expect: 100-continue`, a body is
+ *                    coming and it is within limits: send "100 Continue",
+ *                    feed the rest.
  *   TLY_H1_REQUEST   a whole request is in `req`. The parser is paused
  *                    after it; bytes past *consumed belong to the next
  *                    request (pipelining). Call tly_h1_next() once the
  *                    answer is sent, then feed those bytes.
  *   TLY_H1_ERROR     the request can never succeed: `error_status` (400,
- *                    413, 414, 431) and `error_msg` say why. Answer and
+ *                    413, 414, 417, 431) and `error_msg` say why. Answer and
  *                    close the connection; the parser accepts no more input.
  *
- * Limits: the request line plus headers may not pass max_header_bytes
- * (431; a URL over max_url alone is 414) nor TLY_H1_MAX_HEADERS fields; a
+ * Limits: the request line plus headers, whitespace included, may not pass
+ * max_header_bytes (431; a URL over max_url alone is 414) nor TLY_H1_MAX_HEADERS fields; a
  * body may not pass max_body (413 as soon as Content-Length says so, or
  * when a chunked body grows past it).
  */
@@ -64,10 +65,12 @@ struct tly_h1 {
     struct tly_h1_limits limits;
     struct tly_h1_request req;
     enum tly_h1_phase phase;
-    int in_field;     /* inside a header name (pieces may be split) */
-    int header_done;  /* headers complete seen for this request */
-    int paused_for;   /* the event the parser paused on */
-    int error_status; /* set with TLY_H1_ERROR */
+    int in_field;      /* inside a header name (pieces may be split) */
+    const char *chunk; /* start of the bytes being fed */
+    size_t head_seen;  /* bytes of this request's head fed in earlier chunks */
+    int header_done;   /* headers complete seen for this request */
+    int paused_for;    /* the event the parser paused on */
+    int error_status;  /* set with TLY_H1_ERROR */
     char error_msg[128];
 };
 

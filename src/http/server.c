@@ -305,7 +305,9 @@ static void on_shutdown(uv_shutdown_t *s, int status)
     struct conn *c = s->data;
     if (c->state == CS_CLOSING)
         return;
-    if (status < 0) {
+    /* While shutting down there is no time to wait for the peer's EOF: the
+     * answer and the FIN are out, so close. */
+    if (status < 0 || c->srv->shutting_down) {
         close_conn(c);
         return;
     }
@@ -712,7 +714,9 @@ void tly_http_server_shutdown(struct tly_http_server *srv, uint64_t grace_ms,
     uv_close((uv_handle_t *)&srv->listener, NULL);
     for (struct conn *c = srv->conns, *next; c != NULL; c = next) {
         next = c->next;
-        if (c->state == CS_READ && c->h1.phase == TLY_H1_IDLE && c->in_off >= c->in.len)
+        /* Idle, or already answered and only waiting for the peer's EOF. */
+        if ((c->state == CS_READ && c->h1.phase == TLY_H1_IDLE && c->in_off >= c->in.len) ||
+            c->state == CS_LINGER)
             close_conn(c);
     }
     if (srv->nconns == 0) {

@@ -82,7 +82,8 @@ int tly_log_list_segments(const char *dir, uint64_t **bases, size_t *count)
         v[n++] = base;
     }
     closedir(d);
-    qsort(v, n, sizeof *v, cmp_u64);
+    if (n > 1)
+        qsort(v, n, sizeof *v, cmp_u64);
     *bases = v;
     *count = n;
     return 0;
@@ -179,6 +180,8 @@ static long fill(struct tly_log_reader *r, size_t want)
 static int next_segment(struct tly_log_reader *r)
 {
     uint64_t next = r->base + r->file_pos;
+    if (next == r->base)
+        return 0; /* an empty segment is the last one */
     char path[4096];
     tly_log_segment_path(r->dir, next, path, sizeof path);
     if (access(path, F_OK) != 0)
@@ -214,8 +217,14 @@ int tly_log_reader_next(struct tly_log_reader *r, struct tly_record *rec, uint64
             return (int)got;
         if (got > 0)
             continue;
-        if (r->end > r->start)
-            return 0; /* a partial record at the end: not (yet) whole */
+        if (r->end > r->start) {
+            /* A partial record at the end of the log may still be being
+             * written; at the end of a segment that has a successor it is
+             * corruption (a segment is only followed once it is complete). */
+            char path[4096];
+            tly_log_segment_path(r->dir, r->base + r->file_pos, path, sizeof path);
+            return access(path, F_OK) == 0 ? TLY_ECORRUPT : 0;
+        }
         int moved = next_segment(r);
         if (moved < 0)
             return moved;

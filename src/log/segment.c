@@ -63,20 +63,33 @@ static int create_segment(struct tly_segment_writer *w, uint64_t base)
     return 0;
 }
 
-/* Copies bytes [from, eof) of the segment to corrupt-<offset>.bin. */
+/* Copies bytes [from, eof) of the segment to a new corrupt-<offset>….bin
+ * and stores that file's name in `qname`. */
 static int quarantine_tail(struct tly_segment_writer *w, const char *seg_path, uint64_t from_off,
-                           uint64_t from_global)
+                           uint64_t from_global, char *qname, size_t qsz)
 {
     char qpath[4096];
-    snprintf(qpath, sizeof qpath, "%s/corrupt-%020" PRIu64 ".bin", w->dir, from_global);
     int in = open(seg_path, O_RDONLY | O_CLOEXEC);
     if (in < 0)
         return TLY_EIO;
-    int out = open(qpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    /* corrupt-<offset>.bin, or .1.bin, .2.bin… if an earlier recovery at the
+     * same offset left one: never overwrite what was set aside. */
+    int out = -1;
+    for (int k = 0; out < 0 && k < 1000; k++) {
+        if (k == 0)
+            snprintf(qpath, sizeof qpath, "%s/corrupt-%020" PRIu64 ".bin", w->dir, from_global);
+        else
+            snprintf(qpath, sizeof qpath, "%s/corrupt-%020" PRIu64 ".%d.bin", w->dir, from_global,
+                     k);
+        out = open(qpath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (out < 0 && errno != EEXIST)
+            break;
+    }
     if (out < 0) {
         close(in);
         return TLY_EIO;
     }
+    snprintf(qname, qsz, "%s", strrchr(qpath, '/') + 1);
     char buf[65536];
     off_t pos = (off_t)from_off;
     int rc = 0;
@@ -116,7 +129,6 @@ static int recover_tail(struct tly_segment_writer *w, uint64_t base, struct tly_
         rec->tail_records++;
     }
     uint64_t good_end = tly_log_reader_position(r);
-    uint64_t extra = tly_log_reader_pending(r);
     tly_log_reader_close(r);
     if (rc == TLY_EIO || rc == TLY_ENOMEM)
         return rc;
@@ -127,11 +139,11 @@ static int recover_tail(struct tly_segment_writer *w, uint64_t base, struct tly_
     if (stat(path, &st) != 0)
         return TLY_EIO;
     uint64_t file_end = base + (uint64_t)st.st_size;
-    (void)extra;
     if (file_end > good_end) {
         rec->tail_corrupt = rc == TLY_ECORRUPT;
         rec->truncated_bytes = file_end - good_end;
-        if (quarantine_tail(w, path, good_end - base, good_end) != 0)
+        char qname[64];
+        if (quarantine_tail(w, path, good_end - base, good_end, qname, sizeof qname) != 0)
             return TLY_EIO;
         if (truncate(path, (off_t)(good_end - base)) != 0)
             return TLY_EIO;
@@ -145,10 +157,8 @@ static int recover_tail(struct tly_segment_writer *w, uint64_t base, struct tly_
         if (fsync(w->dirfd) != 0)
             return TLY_EIO;
         tly_log_warn(w->lg, "event log tail recovered",
-                     "offset=%" PRIu64 " moved_bytes=%" PRIu64
-                     " reason=%s quarantine=corrupt-%020" PRIu64 ".bin",
-                     good_end, rec->truncated_bytes, rec->tail_corrupt ? "corrupt" : "torn",
-                     good_end);
+                     "offset=%" PRIu64 " moved_bytes=%" PRIu64 " reason=%s quarantine=%s", good_end,
+                     rec->truncated_bytes, rec->tail_corrupt ? "corrupt" : "torn", qname);
     }
     rec->end_offset = good_end;
     return 0;

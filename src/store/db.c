@@ -88,11 +88,13 @@ int tly_db_open(struct tly_db **out, const char *path, struct tly_error *err)
         return TLY_EIO;
     }
     sqlite3_busy_timeout(db->h, 5000);
-    if (exec(db->h, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
-             err) != 0 ||
-        migrate(db->h, err) != 0) {
+    int rc = exec(db->h,
+                  "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", err);
+    if (rc == 0)
+        rc = migrate(db->h, err); /* TLY_EINVAL for a file from a newer tallyd */
+    if (rc != 0) {
         tly_db_close(db);
-        return TLY_EIO;
+        return rc;
     }
     *out = db;
     return 0;
