@@ -6,7 +6,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config clang libclang-rt-14-dev
+  build-essential cmake pkg-config clang clang-format libclang-rt-14-dev git
   libuv1-dev node-llhttp libcjson-dev libsqlite3-dev libssl-dev
   libcurl4-openssl-dev libcmocka-dev
   python3 sqlite3 wrk curl
