@@ -4,6 +4,7 @@
  *   tallyd serve   run the daemon (HTTP ingest, event log, operations)
  *   tallyd tenant  create and list tenants and their keys
  *   tallyd log     dump and verify the event log
+ *   tallyd pipeline run   catch the state store up with the log, offline
  */
 #include "cli/commands.h"
 
@@ -21,6 +22,7 @@ static void usage(FILE *out)
             "usage: tallyd serve  [options]          run the daemon (see serve --help)\n"
             "       tallyd tenant create NAME | list  manage tenants and keys\n"
             "       tallyd log dump | verify           inspect the event log\n"
+            "       tallyd pipeline run                process the log without serving\n"
             "       tallyd version\n",
             TALLY_VERSION);
 }
@@ -38,6 +40,8 @@ int main(int argc, char **argv)
         return tly_cmd_tenant(argc - 2, argv + 2);
     if (strcmp(cmd, "log") == 0)
         return tly_cmd_log(argc - 2, argv + 2);
+    if (strcmp(cmd, "pipeline") == 0)
+        return tly_cmd_pipeline(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("tallyd %s\n", TALLY_VERSION);
         return 0;

@@ -12,6 +12,12 @@
 #define TALLY_VERSION "dev"
 #endif
 
+static int ready(const struct tly_ops *ops)
+{
+    return !ops->shutting_down && tly_log_ready(ops->log) &&
+           (ops->pipeline == NULL || tly_pipeline_running(ops->pipeline));
+}
+
 static void healthz(struct tly_http_req *req, void *arg)
 {
     (void)arg;
@@ -27,6 +33,9 @@ static void readyz(struct tly_http_req *req, void *arg)
         tly_http_respond(req, 503, "application/json", s, sizeof s - 1);
     } else if (!tly_log_ready(ops->log)) {
         static const char s[] = "{\"ready\":false,\"reason\":\"event log is not writable\"}";
+        tly_http_respond(req, 503, "application/json", s, sizeof s - 1);
+    } else if (ops->pipeline != NULL && !tly_pipeline_running(ops->pipeline)) {
+        static const char s[] = "{\"ready\":false,\"reason\":\"pipeline stopped on an error\"}";
         tly_http_respond(req, 503, "application/json", s, sizeof s - 1);
     } else {
         static const char s[] = "{\"ready\":true}";
@@ -45,12 +54,13 @@ static void metrics(struct tly_http_req *req, void *arg)
                              "Start time of the process since the epoch.");
     rc |= tly_metrics_sample(&b, "tally_start_time_seconds", "", (double)ops->started_at / 1000.0);
     rc |= tly_metrics_header(&b, "tally_ready", "gauge", "1 when /readyz answers 200.");
-    rc |= tly_metrics_sample(&b, "tally_ready", "",
-                             !ops->shutting_down && tly_log_ready(ops->log) ? 1 : 0);
+    rc |= tly_metrics_sample(&b, "tally_ready", "", ready(ops) ? 1 : 0);
     if (ops->server != NULL)
         rc |= tly_http_server_metrics(ops->server, &b);
     rc |= tly_log_metrics(ops->log, &b);
     rc |= tly_ingest_metrics(ops->ingest, &b);
+    if (ops->pipeline != NULL)
+        rc |= tly_pipeline_metrics(ops->pipeline, &b);
     if (rc != 0)
         tly_http_respond_error(req, 500, "internal", NULL, "out of memory");
     else

@@ -1,6 +1,7 @@
 /*
  * Operations endpoints: GET /healthz (the process answers), GET /readyz
- * (the event log accepts appends and the server is not shutting down),
+ * (the event log accepts appends, the pipeline is not stopped on an error,
+ * and the server is not shutting down),
  * GET /metrics (Prometheus text format, every module's metrics).
  *
  * Test builds (TALLY_TESTING) add POST /debug/log-fault?op=write|fsync,
@@ -14,12 +15,14 @@
 #include "http/server.h"
 #include "ingest/ingest.h"
 #include "log/log.h"
+#include "pipeline/pipeline.h"
 
 #include <stdint.h>
 
 struct tly_ops {
     struct tly_log *log;            /* borrowed */
     struct tly_ingest *ingest;      /* borrowed */
+    struct tly_pipeline *pipeline;  /* borrowed; NULL when not running one */
     struct tly_http_server *server; /* borrowed; set once the server runs */
     int64_t started_at;             /* ms since the epoch */
     int shutting_down;

@@ -8,5 +8,6 @@
 int tly_cmd_serve(int argc, char **argv);
 int tly_cmd_tenant(int argc, char **argv);
 int tly_cmd_log(int argc, char **argv);
+int tly_cmd_pipeline(int argc, char **argv);
 
 #endif

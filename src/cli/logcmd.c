@@ -7,6 +7,7 @@
 #include "cli/options.h"
 #include "core/buf.h"
 #include "core/timeparse.h"
+#include "core/utf8.h"
 #include "log/reader.h"
 #include "log/record.h"
 
@@ -18,45 +19,6 @@
 
 static const char usage[] = "tallyd log dump [--data DIR] [--from OFFSET] [--limit N]\n"
                             "       tallyd log verify [--data DIR]";
-
-/* 1 if s[0..n) is valid UTF-8 (no overlongs, surrogates or > U+10FFFF). */
-static int valid_utf8(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t len;
-        uint32_t cp;
-        if (c >= 0xc2 && c <= 0xdf) {
-            len = 2;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            len = 3;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            len = 4;
-            cp = c & 0x07;
-        } else {
-            return 0;
-        }
-        if (i + len > n)
-            return 0;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return 0;
-            cp = cp << 6 | (s[i + k] & 0x3f);
-        }
-        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        i += len;
-    }
-    return 1;
-}
 
 static int append_base64(struct tly_buf *b, const unsigned char *p, size_t n)
 {
@@ -88,11 +50,11 @@ static int print_record(struct tly_buf *b, uint64_t off, const struct tly_record
                        "{\"offset\":%" PRIu64 ",\"tenant\":%u,\"source\":\"%s\",\"kind\":\"%s\","
                        "\"received_at\":\"%s\",\"request_id\":\"%s\"",
                        off, r->tenant, tly_source_name(r->source), tly_kind_name(r->kind), ts, rid);
-    if (r->meta_len > 0 && valid_utf8((const unsigned char *)r->meta, r->meta_len)) {
+    if (r->meta_len > 0 && tly_utf8_valid(r->meta, r->meta_len)) {
         rc |= tly_buf_puts(b, ",\"meta\":");
         rc |= tly_buf_json_str(b, r->meta, r->meta_len);
     }
-    if (valid_utf8((const unsigned char *)r->body, r->body_len)) {
+    if (tly_utf8_valid(r->body, r->body_len)) {
         rc |= tly_buf_puts(b, ",\"body\":");
         rc |= tly_buf_json_str(b, r->body, r->body_len);
     } else {

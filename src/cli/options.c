@@ -44,9 +44,9 @@ int tly_parse_size(const char *s, uint64_t *out)
 
 int tly_parse_ms(const char *s, uint64_t *out)
 {
-    static const char *const suf[] = {"ms", "s", "m"};
-    static const uint64_t sc[] = {1, 1000, 60000};
-    return parse_scaled(s, out, suf, sc, 3);
+    static const char *const suf[] = {"ms", "s", "m", "h", "d"};
+    static const uint64_t sc[] = {1, 1000, 60000, 3600000, 86400000};
+    return parse_scaled(s, out, suf, sc, 5);
 }
 
 static int assign(const struct tly_option *o, const char *v, const char *from,
@@ -69,7 +69,7 @@ static int assign(const struct tly_option *o, const char *v, const char *from,
     case TLY_OPT_MS:
         if (tly_parse_ms(v, &u) != 0)
             return tly_error_set(err, TLY_EINVAL, o->name,
-                                 "%s: '%s' is not a duration (e.g. 500, 500ms, 10s)", from, v);
+                                 "%s: '%s' is not a duration (e.g. 500, 500ms, 10s, 7d)", from, v);
         *(uint64_t *)o->dst = u;
         return 0;
     case TLY_OPT_INT:

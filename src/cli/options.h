@@ -3,7 +3,7 @@
  * prints --help. Precedence: flag, then environment variable, then default.
  *
  * Flags are `--name value` or `--name=value`; sizes take an optional k/m/g
- * suffix (powers of 1024), durations an optional ms/s/m suffix (plain
+ * suffix (powers of 1024), durations an optional ms/s/m/h/d suffix (plain
  * numbers are milliseconds). Arguments that are not flags are positional.
  */
 #ifndef TLY_CLI_OPTIONS_H

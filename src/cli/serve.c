@@ -10,6 +10,7 @@
  * at once with status 1 (nothing acknowledged is lost: every 200 was sent
  * after its fdatasync).
  */
+#include "api/api.h"
 #include "api/ops.h"
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -20,6 +21,7 @@
 #include "ingest/auth.h"
 #include "ingest/ingest.h"
 #include "log/log.h"
+#include "pipeline/pipeline.h"
 #include "store/db.h"
 #include "store/tenants.h"
 
@@ -40,6 +42,9 @@ struct serve_config {
     uint64_t segment_size, queue_bytes;
     int queue_records;
     int no_bootstrap;
+    int no_pipeline;
+    uint64_t log_retention;
+    int pipeline_batch;
 };
 
 struct serve {
@@ -52,6 +57,8 @@ struct serve {
     struct tly_ingest *ingest;
     struct tly_router router;
     struct tly_ops ops;
+    struct tly_pipeline *pipeline;
+    struct tly_api *api;
     struct tly_http_server *server;
     int stopping;
 };
@@ -134,6 +141,24 @@ static int serve_options(struct serve_config *c, struct tly_option *o)
                                  "0",
                                  "do not create a `default` tenant in an empty data directory",
                                  &c->no_bootstrap};
+    o[n++] = (struct tly_option){"no-pipeline",
+                                 "TALLY_NO_PIPELINE",
+                                 TLY_OPT_FLAG,
+                                 "0",
+                                 "accept events but do not process them (they wait in the log)",
+                                 &c->no_pipeline};
+    o[n++] = (struct tly_option){"log-retention",
+                                 "TALLY_LOG_RETENTION",
+                                 TLY_OPT_MS,
+                                 "7d",
+                                 "delete processed log segments older than this (0 = keep all)",
+                                 &c->log_retention};
+    o[n++] = (struct tly_option){"pipeline-batch",
+                                 "TALLY_PIPELINE_BATCH",
+                                 TLY_OPT_INT,
+                                 "2000",
+                                 "log records per state-store transaction at most",
+                                 &c->pipeline_batch};
     return n;
 }
 
@@ -208,10 +233,16 @@ static void on_closed_noop(uv_handle_t *h)
     (void)h;
 }
 
+static void on_durable(void *arg, uint64_t end, uint64_t records)
+{
+    tly_pipeline_notify(arg, end, records);
+}
+
 static void on_http_stopped(void *arg)
 {
     struct serve *s = arg;
     tly_log_stop(s->log); /* syncs and answers whatever is still queued */
+    tly_pipeline_stop(s->pipeline);
     tly_auth_close(s->auth);
     uv_close((uv_handle_t *)&s->sigterm, on_closed_noop);
     uv_close((uv_handle_t *)&s->sigint, on_closed_noop);
@@ -270,17 +301,47 @@ static int run(struct serve *s)
 
     int rc = 1;
     uv_loop_init(&s->loop);
+    if (!s->cfg.no_pipeline) {
+        struct tly_pipeline_config pc = {
+            .log_dir = log_dir,
+            .db_path = db_path,
+            .log_retention_ms = s->cfg.log_retention,
+            .batch_records = s->cfg.pipeline_batch > 0 ? s->cfg.pipeline_batch : 1,
+        };
+        struct tly_error err;
+        if (tly_pipeline_open(&s->pipeline, &pc, &s->lg, &err) != 0) {
+            tly_log_error(&s->lg, "cannot open the pipeline", "error=\"%s\"", err.msg);
+            goto out;
+        }
+        tly_log_on_durable(s->log, on_durable, s->pipeline);
+        if (tly_pipeline_start(s->pipeline) != 0)
+            goto out;
+    }
     if (tly_log_start(s->log, &s->loop) != 0)
         goto out;
     if (tly_auth_open(&s->auth, &s->loop, db_path, &s->lg) != 0)
         goto out;
     if (tly_ingest_create(&s->ingest, s->log, s->auth, &s->lg) != 0)
         goto out;
+    struct tly_api_config ac = {
+        .db_path = db_path,
+        .log_dir = log_dir,
+        .loop = &s->loop,
+        .auth = s->auth,
+        .log = s->log,
+        .ingest = s->ingest,
+        .pipeline = s->pipeline,
+        .lg = &s->lg,
+    };
+    if (tly_api_create(&s->api, &ac) != 0)
+        goto out;
     tly_router_init(&s->router);
     s->ops.log = s->log;
     s->ops.ingest = s->ingest;
+    s->ops.pipeline = s->pipeline;
     s->ops.started_at = tly_now_ms();
-    if (tly_ops_routes(&s->ops, &s->router) != 0 || tly_ingest_routes(s->ingest, &s->router) != 0)
+    if (tly_ops_routes(&s->ops, &s->router) != 0 || tly_ingest_routes(s->ingest, &s->router) != 0 ||
+        tly_api_routes(s->api, &s->router) != 0)
         goto out;
 
     struct tly_http_config hc = {
@@ -314,12 +375,15 @@ out:
     if (rc != 0) {
         /* Start-up failed part way: stop what was started, let handles close. */
         tly_log_stop(s->log);
+        tly_pipeline_stop(s->pipeline);
         if (s->auth != NULL)
             tly_auth_close(s->auth);
         uv_run(&s->loop, UV_RUN_NOWAIT);
     }
     uv_loop_close(&s->loop);
     tly_http_server_free(s->server);
+    tly_api_free(s->api);
+    tly_pipeline_close(s->pipeline);
     tly_ingest_free(s->ingest);
     tly_router_free(&s->router);
     tly_log_close(s->log);

@@ -11,7 +11,8 @@
 struct tly_auth {
     struct tly_db *db;
     struct tly_keystore *keys;
-    long data_version;
+    int64_t fingerprint; /* of the key table when it was loaded */
+    long seen_version;   /* state.db's data_version at the last look */
     uv_timer_t timer;
     const struct tly_logger *lg;
     uint64_t failures;
@@ -32,9 +33,14 @@ static void reload(struct tly_auth *a)
 static void on_timer(uv_timer_t *t)
 {
     struct tly_auth *a = t->data;
-    long v = tly_db_data_version(a->db);
-    if (v >= 0 && v != a->data_version) {
-        a->data_version = v;
+    /* data_version would be cheaper, but it moves with every commit of the
+     * pipeline; the fingerprint moves only when keys do. */
+    if (tly_db_data_version(a->db) == a->seen_version)
+        return;
+    a->seen_version = tly_db_data_version(a->db);
+    int64_t v = tly_keys_fingerprint(a->db);
+    if (v >= 0 && v != a->fingerprint) {
+        a->fingerprint = v;
         reload(a);
     }
 }
@@ -53,7 +59,8 @@ int tly_auth_open(struct tly_auth **out, uv_loop_t *loop, const char *db_path,
         free(a);
         return rc;
     }
-    a->data_version = tly_db_data_version(a->db);
+    a->seen_version = tly_db_data_version(a->db);
+    a->fingerprint = tly_keys_fingerprint(a->db);
     rc = tly_keystore_load(&a->keys, a->db);
     if (rc != 0) {
         tly_db_close(a->db);

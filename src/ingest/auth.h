@@ -2,8 +2,9 @@
  * Request authentication against the tenants' keys.
  *
  * Holds the in-memory key table (tenants.h) and keeps it current: once a
- * second it asks SQLite whether another connection changed state.db (e.g.
- * `tallyd tenant create` while the daemon runs) and reloads the table if so.
+ * second, if state.db changed, it compares a fingerprint of the key table
+ * (e.g. after `tallyd tenant create` while the daemon runs) and reloads the
+ * table if the keys changed.
  * Loop thread only.
  */
 #ifndef TLY_INGEST_AUTH_H

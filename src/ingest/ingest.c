@@ -57,13 +57,10 @@ static void on_durable(struct tly_log_append *a)
     free(p);
 }
 
-/* Encodes the request body as a record and appends it; the answer is sent
- * when it is durable. `answer` is copied. */
-static void append_and_answer(struct tly_ingest *ing, struct tly_http_req *req, uint32_t tenant,
-                              uint8_t source, uint8_t kind, const char *answer, size_t answer_len)
+void tly_ingest_append(struct tly_ingest *ing, struct tly_http_req *req, uint32_t tenant,
+                       uint8_t source, uint8_t kind, const char *body, size_t body_len,
+                       const char *answer, size_t answer_len)
 {
-    size_t body_len;
-    const char *body = tly_http_body(req, &body_len);
     size_t rec_len = tly_record_size(0, body_len);
     struct pending *p = malloc(sizeof *p + rec_len + answer_len);
     if (p == NULL) {
@@ -131,7 +128,8 @@ static void handle_single(struct tly_http_req *req, void *arg)
     cJSON_Delete(root);
     ing->events_accepted++;
     static const char ok[] = "{\"success\":true}";
-    append_and_answer(ing, req, tenant, TLY_SOURCE_SERVER, TLY_KIND_SINGLE, ok, sizeof ok - 1);
+    tly_ingest_append(ing, req, tenant, TLY_SOURCE_SERVER, TLY_KIND_SINGLE, body, len, ok,
+                      sizeof ok - 1);
 }
 
 static void handle_batch(struct tly_http_req *req, void *arg)
@@ -183,7 +181,8 @@ static void handle_batch(struct tly_http_req *req, void *arg)
     }
     ing->events_accepted += (uint64_t)accepted;
     ing->events_rejected += (uint64_t)rejected;
-    append_and_answer(ing, req, tenant, TLY_SOURCE_SERVER, TLY_KIND_BATCH, answer.data, answer.len);
+    tly_ingest_append(ing, req, tenant, TLY_SOURCE_SERVER, TLY_KIND_BATCH, body, len, answer.data,
+                      answer.len);
     tly_buf_free(&answer);
 }
 

@@ -46,6 +46,9 @@ struct tly_log {
     uint64_t *offsets;
     size_t arr_cap;
 
+    void (*on_durable)(void *arg, uint64_t end, uint64_t records); /* set before start */
+    void *on_durable_arg;
+
     /* Any thread. */
     atomic_int failed;
     _Atomic uint64_t durable_end;
@@ -139,7 +142,10 @@ static void commit_group(struct tly_log *log, struct tly_log_append *group)
             a->offset = log->offsets[i];
             a->status = 0;
         }
-        atomic_store(&log->durable_end, tly_segment_end(log->seg));
+        uint64_t end = tly_segment_end(log->seg);
+        atomic_store(&log->durable_end, end);
+        if (log->on_durable != NULL)
+            log->on_durable(log->on_durable_arg, end, n);
         tly_counter_add(&log->appends_total, n);
         tly_counter_add(&log->bytes_total, bytes);
         tly_counter_add(&log->groups_total, 1);
@@ -270,6 +276,13 @@ int tly_log_ready(const struct tly_log *log)
 uint64_t tly_log_durable_end(const struct tly_log *log)
 {
     return atomic_load(&((struct tly_log *)log)->durable_end);
+}
+
+void tly_log_on_durable(struct tly_log *log, void (*fn)(void *arg, uint64_t end, uint64_t records),
+                        void *arg)
+{
+    log->on_durable = fn;
+    log->on_durable_arg = arg;
 }
 
 void tly_log_inject_fault(struct tly_log *log, enum tly_log_fault f)

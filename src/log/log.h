@@ -69,6 +69,12 @@ int tly_log_ready(const struct tly_log *log);
 /* Offset one past the last durable record. Any thread. */
 uint64_t tly_log_durable_end(const struct tly_log *log);
 
+/* Calls fn(arg, end, records) on the writer thread after each group of
+ * `records` records is durable up to `end`, so a consumer can wake up. Set
+ * before tly_log_start. fn must not block. */
+void tly_log_on_durable(struct tly_log *log, void (*fn)(void *arg, uint64_t end, uint64_t records),
+                        void *arg);
+
 void tly_log_inject_fault(struct tly_log *log, enum tly_log_fault f);
 
 /* Appends this module's Prometheus metrics. Loop thread. */

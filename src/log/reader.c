@@ -28,6 +28,7 @@ struct tly_log_reader {
     uint8_t *buf;
     size_t cap, start, end; /* valid bytes are buf[start..end) */
     uint64_t file_pos;      /* bytes of the segment consumed into buf */
+    uint64_t limit;         /* records ending past it are not returned */
 };
 
 void tly_log_segment_path(const char *dir, uint64_t base, char *out, size_t outsz)
@@ -129,6 +130,7 @@ int tly_log_reader_open(struct tly_log_reader **out, const char *dir, uint64_t f
     if (r == NULL)
         return TLY_ENOMEM;
     r->fd = -1;
+    r->limit = UINT64_MAX;
     r->dir = strdup(dir);
     r->cap = READ_CHUNK;
     r->buf = malloc(r->cap);
@@ -196,6 +198,8 @@ int tly_log_reader_next(struct tly_log_reader *r, struct tly_record *rec, uint64
         size_t avail = r->end - r->start;
         long n = tly_record_decode(r->buf + r->start, avail, rec);
         if (n > 0) {
+            if (r->position + (uint64_t)n > r->limit)
+                return 0; /* whole, but not yet durable */
             *offset = r->position;
             r->start += (size_t)n;
             r->position += (uint64_t)n;
@@ -231,6 +235,11 @@ int tly_log_reader_next(struct tly_log_reader *r, struct tly_record *rec, uint64
         if (moved == 0)
             return 0;
     }
+}
+
+void tly_log_reader_set_limit(struct tly_log_reader *r, uint64_t limit)
+{
+    r->limit = limit;
 }
 
 uint64_t tly_log_reader_position(const struct tly_log_reader *r)

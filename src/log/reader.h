@@ -37,6 +37,11 @@ int tly_log_reader_open(struct tly_log_reader **out, const char *dir, uint64_t f
  * being written); tly_log_reader_pending() tells how many bytes it holds. */
 int tly_log_reader_next(struct tly_log_reader *r, struct tly_record *rec, uint64_t *offset);
 
+/* Records that end past `limit` are not returned (0, as at the end) until
+ * the limit moves: a consumer sets it to the durable end of the log so it
+ * never acts on bytes a crash could still take away. */
+void tly_log_reader_set_limit(struct tly_log_reader *r, uint64_t limit);
+
 /* Offset of the next record to read. */
 uint64_t tly_log_reader_position(const struct tly_log_reader *r);
 

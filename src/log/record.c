@@ -57,8 +57,18 @@ const char *tly_source_name(int source)
         return "webengage";
     case TLY_SOURCE_TRACK:
         return "track";
+    case TLY_SOURCE_INTERNAL:
+        return "internal";
     }
     return "unknown";
+}
+
+int tly_source_parse(const char *name)
+{
+    for (int s = TLY_SOURCE_SERVER; s <= TLY_SOURCE_TRACK; s++)
+        if (strcmp(tly_source_name(s), name) == 0)
+            return s;
+    return -1;
 }
 
 const char *tly_kind_name(int kind)
@@ -68,6 +78,8 @@ const char *tly_kind_name(int kind)
         return "single";
     case TLY_KIND_BATCH:
         return "batch";
+    case TLY_KIND_REPLAY:
+        return "replay";
     }
     return "unknown";
 }

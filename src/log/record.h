@@ -34,6 +34,7 @@
 #define TLY_RECORD_MAX_LEN (64u << 20) /* a frame claiming more is corrupt */
 
 enum tly_source {
+    TLY_SOURCE_INTERNAL = 0, /* records tally writes itself (replays) */
     TLY_SOURCE_SERVER = 1,
     TLY_SOURCE_SEGMENT = 2,
     TLY_SOURCE_MOENGAGE = 3,
@@ -45,9 +46,11 @@ enum tly_source {
 enum tly_record_kind {
     TLY_KIND_SINGLE = 1, /* body is one event */
     TLY_KIND_BATCH = 2,  /* body holds several events */
+    TLY_KIND_REPLAY = 3, /* source 0: {"ids":[…]} failed events to process again */
 };
 
 const char *tly_source_name(int source); /* "server", …; "unknown" otherwise */
+int tly_source_parse(const char *name);  /* the enum value of a name, or -1 */
 const char *tly_kind_name(int kind);
 
 struct tly_record {

@@ -15,8 +15,10 @@
 #include <stdint.h>
 
 #define TLY_EVENT_ID_MAX   128
+#define TLY_EVENT_ID_BUF   (TLY_EVENT_ID_MAX + 1)
 #define TLY_EVENT_NAME_MAX 256
 #define TLY_USER_ID_MAX    256
+#define TLY_USER_ID_BUF    (TLY_USER_ID_MAX + 1)
 #define TLY_BATCH_MAX      500
 
 /* Checks one event object: event_id, event_name and user_id non-empty

@@ -23,6 +23,60 @@ static const char *const migrations[] = {
     "  kind TEXT NOT NULL CHECK (kind IN ('write', 'admin')),"
     "  hint TEXT NOT NULL,"
     "  created_at INTEGER NOT NULL);",
+
+    /* 2: the pipeline's state. */
+    "CREATE TABLE tenant_settings ("
+    "  tenant_id INTEGER PRIMARY KEY REFERENCES tenants(id),"
+    "  settings TEXT NOT NULL,"
+    "  updated_at INTEGER NOT NULL);"
+    /* Where each consumer of the log has committed up to. */
+    "CREATE TABLE consumers ("
+    "  name TEXT PRIMARY KEY,"
+    "  position INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL);"
+    /* Processed events, kept for the tenant's dedupe window: the dedupe key
+     * and where the event is in the log (its body is read from there). */
+    "CREATE TABLE events ("
+    "  tenant_id INTEGER NOT NULL,"
+    "  event_id TEXT NOT NULL,"
+    "  log_offset INTEGER NOT NULL,"
+    "  item INTEGER NOT NULL,"
+    "  user_id TEXT NOT NULL,"
+    "  event_name TEXT NOT NULL,"
+    "  ts INTEGER NOT NULL,"
+    "  received_at INTEGER NOT NULL,"
+    "  duplicates INTEGER NOT NULL DEFAULT 0,"
+    "  last_duplicate_at INTEGER,"
+    "  PRIMARY KEY (tenant_id, event_id)) WITHOUT ROWID;"
+    "CREATE INDEX events_by_user ON events (tenant_id, user_id, log_offset);"
+    /* Items that could not be processed, with the raw item for replay. */
+    "CREATE TABLE failed_events ("
+    "  id INTEGER PRIMARY KEY,"
+    "  tenant_id INTEGER NOT NULL,"
+    "  source INTEGER NOT NULL,"
+    "  kind INTEGER NOT NULL,"
+    "  log_offset INTEGER NOT NULL,"
+    "  item INTEGER NOT NULL,"
+    "  event_id TEXT,"
+    "  reason TEXT NOT NULL,"
+    "  field TEXT NOT NULL,"
+    "  message TEXT NOT NULL,"
+    "  raw BLOB NOT NULL,"
+    "  meta BLOB NOT NULL,"
+    "  received_at INTEGER NOT NULL,"
+    "  failed_at INTEGER NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 1,"
+    "  status TEXT NOT NULL DEFAULT 'failed' CHECK (status IN ('failed', 'replayed')),"
+    "  replayed_at INTEGER);"
+    "CREATE INDEX failed_by_tenant ON failed_events (tenant_id, id);"
+    "CREATE INDEX failed_by_event ON failed_events (tenant_id, event_id);"
+    "CREATE TABLE users ("
+    "  tenant_id INTEGER NOT NULL,"
+    "  user_id TEXT NOT NULL,"
+    "  registered INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL,"
+    "  attributes TEXT NOT NULL DEFAULT '{}',"
+    "  PRIMARY KEY (tenant_id, user_id)) WITHOUT ROWID;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -103,6 +157,11 @@ int tly_db_open(struct tly_db **out, const char *path, struct tly_error *err)
 sqlite3 *tly_db_sqlite(struct tly_db *db)
 {
     return db->h;
+}
+
+int tly_db_latest_version(void)
+{
+    return N_MIGRATIONS;
 }
 
 int tly_db_schema_version(struct tly_db *db)

@@ -23,6 +23,9 @@ int tly_db_open(struct tly_db **out, const char *path, struct tly_error *err);
 /* Borrowed handle, valid until tly_db_close. */
 sqlite3 *tly_db_sqlite(struct tly_db *db);
 
+/* The schema version this tallyd writes (the number of migrations). */
+int tly_db_latest_version(void);
+
 /* Schema version of the open file. */
 int tly_db_schema_version(struct tly_db *db);
 

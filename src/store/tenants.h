@@ -58,6 +58,10 @@ int tly_keystore_lookup(const struct tly_keystore *ks, const char *key, size_t l
 
 size_t tly_keystore_size(const struct tly_keystore *ks);
 
+/* Changes whenever keys are added or removed (cheap: for polling). Negative
+ * on error. */
+int64_t tly_keys_fingerprint(struct tly_db *db);
+
 void tly_keystore_free(struct tly_keystore *ks);
 
 #endif

@@ -480,11 +480,13 @@ static void test_record_names(void **state)
     assert_string_equal(tly_source_name(TLY_SOURCE_CLEVERTAP), "clevertap");
     assert_string_equal(tly_source_name(TLY_SOURCE_WEBENGAGE), "webengage");
     assert_string_equal(tly_source_name(TLY_SOURCE_TRACK), "track");
-    assert_string_equal(tly_source_name(0), "unknown");
+    assert_string_equal(tly_source_name(TLY_SOURCE_INTERNAL), "internal");
+    assert_string_equal(tly_source_name(-1), "unknown");
     assert_string_equal(tly_source_name(7), "unknown");
     assert_string_equal(tly_kind_name(TLY_KIND_SINGLE), "single");
     assert_string_equal(tly_kind_name(TLY_KIND_BATCH), "batch");
-    assert_string_equal(tly_kind_name(3), "unknown");
+    assert_string_equal(tly_kind_name(TLY_KIND_REPLAY), "replay");
+    assert_string_equal(tly_kind_name(4), "unknown");
 
     uint8_t id[16];
     for (int k = 0; k < 16; k++)

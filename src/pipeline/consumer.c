@@ -1,0 +1,401 @@
+/*
+ * The consumer thread and its batch loop (see pipeline.h).
+ *
+ * Loop: wait until the log is durable past the position; open a
+ * transaction; process up to batch_records records (or 50 ms worth);
+ * write the new position; commit. On a store error the transaction is
+ * rolled back and the reader goes back to the committed position; after
+ * repeated errors the pipeline enters FAILED. A record that fails its
+ * checksum stops the pipeline there (FAILED) with a log line: skipping it
+ * would silently lose what it holds.
+ */
+#include "core/timeparse.h"
+#include "pipeline/pipeline_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BATCH_MAX_MS        50
+#define RETENTION_EVERY_MS  (60 * 1000)
+#define CHECKPOINT_EVERY_MS 1000
+#define STORE_RETRIES       5
+
+static const double batch_s_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                        0.025,  0.05,  0.1,    0.25,  1.0};
+static const double batch_n_bounds[] = {1, 10, 100, 500, 1000, 2000, 5000, 10000};
+
+/* Counts the records in [from, end): the backlog when the daemon starts. */
+static uint64_t count_records(const char *dir, uint64_t from, uint64_t end)
+{
+    struct tly_log_reader *r;
+    if (tly_log_reader_open(&r, dir, from) != 0)
+        return 0;
+    tly_log_reader_set_limit(r, end);
+    struct tly_record rec;
+    uint64_t off, n = 0;
+    while (tly_log_reader_next(r, &rec, &off) == 1)
+        n++;
+    tly_log_reader_close(r);
+    return n;
+}
+
+/* Opens the reader at the position once the log has a segment for it. */
+static int ensure_reader(struct tly_pipeline *p)
+{
+    if (p->reader != NULL)
+        return 0;
+    int rc = tly_log_reader_open(&p->reader, p->log_dir, p->position);
+    if (rc == TLY_ENOENT) {
+        /* Segments before the position were removed by retention; nothing
+         * before the first one remains to be read. */
+        uint64_t *bases;
+        size_t n;
+        if (tly_log_list_segments(p->log_dir, &bases, &n) != 0 || n == 0) {
+            free(bases);
+            return TLY_ENOENT;
+        }
+        uint64_t first = bases[0];
+        free(bases);
+        if (first <= p->position)
+            return TLY_ENOENT;
+        tly_log_warn(p->lg, "pipeline position is before the oldest segment; continuing there",
+                     "position=%" PRIu64 " oldest=%" PRIu64, p->position, first);
+        p->position = first;
+        rc = tly_log_reader_open(&p->reader, p->log_dir, p->position);
+    }
+    return rc;
+}
+
+int tly_pipeline_open(struct tly_pipeline **out, const struct tly_pipeline_config *cfg,
+                      const struct tly_logger *lg, struct tly_error *err)
+{
+    struct tly_pipeline *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return TLY_ENOMEM;
+    p->cfg = *cfg;
+    p->lg = lg;
+    p->log_dir = strdup(cfg->log_dir);
+    p->db_path = strdup(cfg->db_path);
+    tly_items_init(&p->items);
+    tly_u64set_init(&p->users);
+    tly_histogram_init(&p->batch_seconds, batch_s_bounds,
+                       (int)(sizeof batch_s_bounds / sizeof batch_s_bounds[0]));
+    tly_histogram_init(&p->batch_records, batch_n_bounds,
+                       (int)(sizeof batch_n_bounds / sizeof batch_n_bounds[0]));
+    uv_mutex_init(&p->mu);
+    uv_cond_init(&p->cond);
+    int rc = p->log_dir && p->db_path ? tly_state_open(&p->state, cfg->db_path, err) : TLY_ENOMEM;
+    if (rc == 0)
+        rc = tly_state_get_position(p->state, TLY_CONSUMER_NAME, &p->position);
+    if (rc != 0) {
+        tly_pipeline_close(p);
+        return rc;
+    }
+    /* The log is quiet now: the end of its files is its durable end. */
+    uint64_t *bases;
+    size_t n;
+    uint64_t end = p->position;
+    if (tly_log_list_segments(cfg->log_dir, &bases, &n) == 0 && n > 0) {
+        struct tly_log_reader *r;
+        if (tly_log_reader_open(&r, cfg->log_dir, bases[n - 1]) == 0) {
+            struct tly_record rec;
+            uint64_t off;
+            while (tly_log_reader_next(r, &rec, &off) == 1)
+                ;
+            end = tly_log_reader_position(r);
+            tly_log_reader_close(r);
+        }
+        free(bases);
+    }
+    atomic_init(&p->durable_end, end);
+    atomic_init(&p->pos_shared, p->position);
+    atomic_init(&p->records_known,
+                end > p->position ? count_records(cfg->log_dir, p->position, end) : 0);
+    tly_log_info(lg, "pipeline open",
+                 "position=%" PRIu64 " log_end=%" PRIu64 " backlog_records=%" PRIu64, p->position,
+                 end, (uint64_t)atomic_load(&p->records_known));
+    *out = p;
+    return 0;
+}
+
+/* One transaction: up to batch_records records below `end`. Returns the
+ * number of records processed (>= 0) or an error. */
+static long run_batch(struct tly_pipeline *p, uint64_t end)
+{
+    int rc = ensure_reader(p);
+    if (rc == TLY_ENOENT)
+        return 0;
+    if (rc != 0)
+        return rc;
+    tly_log_reader_set_limit(p->reader, end);
+    if (tly_state_changed_elsewhere(p->state)) {
+        for (size_t i = 0; i < p->nsettings; i++)
+            p->settings[i].loaded = 0; /* settings may have changed */
+    }
+    uint64_t t0 = uv_hrtime();
+    if (tly_state_begin(p->state) != 0)
+        return TLY_EIO;
+    long n = 0;
+    struct tly_record rec;
+    uint64_t off;
+    while (n < p->cfg.batch_records) {
+        rc = tly_log_reader_next(p->reader, &rec, &off);
+        if (rc != 1)
+            break;
+        rc = tly_pipeline_process(p, &rec, off);
+        if (rc != 0)
+            break;
+        n++;
+        if ((n & 63) == 0 && uv_hrtime() - t0 > (uint64_t)BATCH_MAX_MS * 1000000)
+            break;
+    }
+    int read_error = rc == TLY_ECORRUPT || rc == TLY_EIO;
+    if (rc < 0 && !read_error) {
+        tly_state_rollback(p->state);
+        return rc; /* store error */
+    }
+    /* Commit what was processed: on a read error, up to the bad record. */
+    uint64_t pos = tly_log_reader_position(p->reader);
+    if (n > 0 && (tly_state_set_position(p->state, TLY_CONSUMER_NAME, pos) != 0 ||
+                  tly_state_commit(p->state) != 0)) {
+        tly_state_rollback(p->state);
+        return TLY_EIO;
+    }
+    if (n == 0)
+        tly_state_rollback(p->state);
+    p->position = pos;
+    atomic_store(&p->pos_shared, pos);
+    tly_counter_add(&p->records_done, (uint64_t)n);
+    if (n > 0) {
+        tly_counter_add(&p->n_batches, 1);
+        tly_histogram_observe(&p->batch_seconds, (double)(uv_hrtime() - t0) / 1e9);
+        tly_histogram_observe(&p->batch_records, (double)n);
+    }
+    if (read_error) {
+        atomic_store(&p->failed, 1);
+        tly_log_error(p->lg, "pipeline stopped: unreadable record in the event log",
+                      "offset=%" PRIu64 " error=\"%s\" hint=\"tallyd log verify\"", pos,
+                      tly_strerror(rc));
+        return rc;
+    }
+    return n;
+}
+
+/* After a store error: forget the uncommitted reads. */
+static void rewind_reader(struct tly_pipeline *p)
+{
+    tly_log_reader_close(p->reader);
+    p->reader = NULL;
+    tly_u64set_clear(&p->users); /* may name users of the rolled-back batch */
+}
+
+int tly_pipeline_catch_up(struct tly_pipeline *p, uint64_t end)
+{
+    atomic_store(&p->durable_end, end);
+    while (p->position < end) {
+        long n = run_batch(p, end);
+        if (n < 0) {
+            rewind_reader(p);
+            return (int)n;
+        }
+        if (n == 0)
+            break; /* nothing more is whole below `end` */
+    }
+    return 0;
+}
+
+static void consumer_main(void *arg)
+{
+    struct tly_pipeline *p = arg;
+    int errors = 0;
+    for (;;) {
+        uv_mutex_lock(&p->mu);
+        while (!p->stopping && atomic_load(&p->durable_end) <= p->position)
+            if (uv_cond_timedwait(&p->cond, &p->mu, (uint64_t)RETENTION_EVERY_MS * 1000000) != 0)
+                break; /* timed out: time for retention */
+        int stopping = p->stopping;
+        uv_mutex_unlock(&p->mu);
+        if (stopping)
+            break;
+        int64_t now = tly_now_ms();
+        if (now - p->last_retention >= RETENTION_EVERY_MS) {
+            p->last_retention = now;
+            tly_pipeline_retention(p, now);
+        }
+        long n = run_batch(p, atomic_load(&p->durable_end));
+        if (n >= 0) {
+            errors = 0;
+            continue;
+        }
+        if (atomic_load(&p->failed))
+            break; /* unreadable log: stay stopped, /readyz says so */
+        rewind_reader(p);
+        tly_log_error(p->lg, "pipeline batch failed; retrying", "error=\"%s\" attempt=%d",
+                      tly_strerror((int)n), errors + 1);
+        if (++errors >= STORE_RETRIES) {
+            atomic_store(&p->failed, 1);
+            tly_log_error(p->lg, "pipeline stopped after repeated state store errors", "%s", "");
+            break;
+        }
+        uv_sleep(200u << errors);
+    }
+}
+
+/* Runs SQLite checkpoints on a connection of its own, so the consumer's
+ * commits never pay for them. */
+static void checkpointer_main(void *arg)
+{
+    struct tly_pipeline *p = arg;
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(p->db_path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        sqlite3_close(db);
+        return;
+    }
+    sqlite3_busy_timeout(db, 1000);
+    uv_mutex_lock(&p->mu);
+    while (!p->stopping) {
+        uv_cond_timedwait(&p->cond, &p->mu, (uint64_t)CHECKPOINT_EVERY_MS * 1000000);
+        if (p->stopping)
+            break;
+        uv_mutex_unlock(&p->mu);
+        sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        uv_mutex_lock(&p->mu);
+    }
+    uv_mutex_unlock(&p->mu);
+    sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    sqlite3_close(db);
+}
+
+int tly_pipeline_start(struct tly_pipeline *p)
+{
+    p->last_retention = 0;
+    if (uv_thread_create(&p->thread, consumer_main, p) != 0)
+        return TLY_EIO;
+    p->started = 1;
+    if (uv_thread_create(&p->checkpointer, checkpointer_main, p) != 0) {
+        tly_pipeline_stop(p);
+        return TLY_EIO;
+    }
+    p->started = 2;
+    return 0;
+}
+
+void tly_pipeline_notify(struct tly_pipeline *p, uint64_t end, uint64_t records)
+{
+    atomic_store(&p->durable_end, end);
+    tly_counter_add(&p->records_known, records);
+    uv_mutex_lock(&p->mu);
+    uv_cond_broadcast(&p->cond);
+    uv_mutex_unlock(&p->mu);
+}
+
+void tly_pipeline_stop(struct tly_pipeline *p)
+{
+    if (p == NULL)
+        return;
+    uv_mutex_lock(&p->mu);
+    p->stopping = 1;
+    uv_cond_broadcast(&p->cond);
+    uv_mutex_unlock(&p->mu);
+    if (p->started >= 1)
+        uv_thread_join(&p->thread);
+    if (p->started >= 2)
+        uv_thread_join(&p->checkpointer);
+    p->started = 0;
+}
+
+int tly_pipeline_running(const struct tly_pipeline *p)
+{
+    return !atomic_load(&((struct tly_pipeline *)p)->failed);
+}
+
+uint64_t tly_pipeline_position(const struct tly_pipeline *p)
+{
+    return atomic_load(&((struct tly_pipeline *)p)->pos_shared);
+}
+
+void tly_pipeline_stats(const struct tly_pipeline *cp, struct tly_pipeline_stats *out)
+{
+    struct tly_pipeline *p = (struct tly_pipeline *)cp;
+    out->records = tly_counter_get(&p->n_records);
+    out->processed = tly_counter_get(&p->n_processed);
+    out->duplicates = tly_counter_get(&p->n_duplicates);
+    out->failed = tly_counter_get(&p->n_failed);
+}
+
+int tly_pipeline_metrics(const struct tly_pipeline *cp, struct tly_buf *b)
+{
+    struct tly_pipeline *p = (struct tly_pipeline *)cp;
+    uint64_t pos = atomic_load(&p->pos_shared), end = atomic_load(&p->durable_end);
+    uint64_t known = tly_counter_get(&p->records_known), done = tly_counter_get(&p->records_done);
+    uint64_t lag_records = known > done ? known - done : 0;
+    int64_t last = atomic_load(&p->last_received_at);
+    double lag_s = lag_records > 0 && last > 0 ? (double)(tly_now_ms() - last) / 1000.0 : 0;
+    int rc = tly_metrics_header(b, "tally_pipeline_running", "gauge",
+                                "1 while the pipeline processes the log; 0 when it has stopped "
+                                "on an error.");
+    rc |= tly_metrics_sample(b, "tally_pipeline_running", "", tly_pipeline_running(p));
+    rc |= tly_metrics_header(b, "tally_pipeline_position_bytes", "gauge",
+                             "Log offset the pipeline has committed up to.");
+    rc |= tly_metrics_sample(b, "tally_pipeline_position_bytes", "", (double)pos);
+    rc |= tly_metrics_header(b, "tally_pipeline_lag_bytes", "gauge",
+                             "Durable log bytes not yet processed.");
+    rc |=
+        tly_metrics_sample(b, "tally_pipeline_lag_bytes", "", end > pos ? (double)(end - pos) : 0);
+    rc |= tly_metrics_header(b, "tally_pipeline_lag_records", "gauge",
+                             "Durable log records not yet processed.");
+    rc |= tly_metrics_sample(b, "tally_pipeline_lag_records", "", (double)lag_records);
+    rc |= tly_metrics_header(b, "tally_pipeline_lag_seconds", "gauge",
+                             "Age of the newest processed record while records wait; 0 when "
+                             "caught up.");
+    rc |= tly_metrics_sample(b, "tally_pipeline_lag_seconds", "", lag_s);
+    rc |=
+        tly_metrics_header(b, "tally_pipeline_records_total", "counter", "Log records processed.");
+    rc |= tly_metrics_sample(b, "tally_pipeline_records_total", "",
+                             (double)tly_counter_get(&p->n_records));
+    rc |= tly_metrics_header(b, "tally_pipeline_events_total", "counter",
+                             "Items by result: processed, duplicate or failed.");
+    rc |= tly_metrics_sample(b, "tally_pipeline_events_total", "result=\"processed\"",
+                             (double)tly_counter_get(&p->n_processed));
+    rc |= tly_metrics_sample(b, "tally_pipeline_events_total", "result=\"duplicate\"",
+                             (double)tly_counter_get(&p->n_duplicates));
+    rc |= tly_metrics_sample(b, "tally_pipeline_events_total", "result=\"failed\"",
+                             (double)tly_counter_get(&p->n_failed));
+    rc |=
+        tly_metrics_header(b, "tally_pipeline_failed_total", "counter", "Failed items by reason.");
+    for (int r = 1; r < TLY_FAIL_REASON_COUNT; r++) {
+        char labels[64];
+        snprintf(labels, sizeof labels, "reason=\"%s\"", tly_fail_reason_name(r));
+        rc |= tly_metrics_sample(b, "tally_pipeline_failed_total", labels,
+                                 (double)tly_counter_get(&p->n_reason[r]));
+    }
+    rc |= tly_metrics_header(b, "tally_pipeline_replayed_total", "counter",
+                             "Failed items run again by a replay.");
+    rc |= tly_metrics_sample(b, "tally_pipeline_replayed_total", "",
+                             (double)tly_counter_get(&p->n_replayed));
+    rc |= tly_metrics_histogram(b, "tally_pipeline_batch_seconds",
+                                "Time to process and commit one batch.", &p->batch_seconds);
+    rc |= tly_metrics_histogram(b, "tally_pipeline_batch_records", "Records in one batch.",
+                                &p->batch_records);
+    return rc ? TLY_ENOMEM : 0;
+}
+
+void tly_pipeline_close(struct tly_pipeline *p)
+{
+    if (p == NULL)
+        return;
+    tly_pipeline_stop(p);
+    tly_log_reader_close(p->reader);
+    tly_state_close(p->state);
+    tly_items_free(&p->items);
+    tly_u64set_free(&p->users);
+    free(p->settings);
+    free(p->log_dir);
+    free(p->db_path);
+    uv_mutex_destroy(&p->mu);
+    uv_cond_destroy(&p->cond);
+    free(p);
+}

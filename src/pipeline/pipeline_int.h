@@ -1,0 +1,70 @@
+/*
+ * The pipeline's private layout, shared by consumer.c (thread, loop,
+ * metrics), process.c (one record → effects) and retention.c.
+ *
+ * Ownership: everything here belongs to the consumer thread except the
+ * fields marked shared, which are atomics or under `mu`.
+ */
+#ifndef TLY_PIPELINE_INT_H
+#define TLY_PIPELINE_INT_H
+
+#include "core/metrics.h"
+#include "core/u64set.h"
+#include "log/reader.h"
+#include "pipeline/pipeline.h"
+#include "sources/adapter.h"
+#include "store/settings.h"
+#include "store/state.h"
+
+#include <stdatomic.h>
+#include <uv.h>
+
+#define TLY_CONSUMER_NAME "pipeline"
+
+struct settings_slot {
+    int loaded;
+    struct tly_tenant_settings s;
+};
+
+struct tly_pipeline {
+    struct tly_pipeline_config cfg;
+    char *log_dir, *db_path;
+    const struct tly_logger *lg;
+    struct tly_state *state;
+    struct tly_log_reader *reader; /* NULL until the log has a segment */
+    uint64_t position;             /* committed */
+
+    struct tly_items items;
+    struct settings_slot *settings; /* by tenant id */
+    size_t nsettings;
+    struct tly_u64set users; /* hashes of (tenant, user_id) known to exist */
+    int64_t last_retention;  /* ms */
+
+    /* Shared. */
+    uv_thread_t thread, checkpointer;
+    int started;
+    uv_mutex_t mu;
+    uv_cond_t cond;
+    int stopping;                 /* under mu */
+    _Atomic uint64_t durable_end; /* how far the consumer may read */
+    atomic_int failed;
+    _Atomic uint64_t pos_shared; /* position, for metrics */
+    _Atomic uint64_t records_known, records_done;
+    _Atomic int64_t last_received_at;
+    _Atomic uint64_t n_records, n_processed, n_duplicates, n_failed, n_replayed, n_batches;
+    _Atomic uint64_t n_reason[TLY_FAIL_REASON_COUNT];
+    struct tly_histogram batch_seconds, batch_records;
+};
+
+/* process.c: applies one record inside the open transaction. 0, or an
+ * error from the store (the transaction must then be rolled back). */
+int tly_pipeline_process(struct tly_pipeline *p, const struct tly_record *rec, uint64_t offset);
+
+/* The tenant's settings (cached; reloaded after changes elsewhere). */
+const struct tly_tenant_settings *tly_pipeline_settings(struct tly_pipeline *p, uint32_t tenant);
+
+/* retention.c: deletes old segments and prunes the dedupe window, each in
+ * its own transactions, outside a batch. */
+void tly_pipeline_retention(struct tly_pipeline *p, int64_t now);
+
+#endif

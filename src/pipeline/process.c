@@ -1,0 +1,256 @@
+/*
+ * One log record → effects in the state store (see pipeline.h).
+ *
+ * For each item of the record: map it with its source's adapter, validate
+ * it, check the user (when the tenant requires registration), dedupe, and
+ * record it; an item that fails any step becomes a failed event with its
+ * index, reason and raw JSON. One bad item never affects its neighbours.
+ *
+ * A replay record ({"ids":[…]}, written by POST /v1/failed-events/replay)
+ * runs the named failed items through the same steps again, with the
+ * settings in force now.
+ */
+#include "core/json.h"
+#include "core/timeparse.h"
+#include "pipeline/pipeline_int.h"
+#include "pipeline/validate.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const struct tly_tenant_settings *tly_pipeline_settings(struct tly_pipeline *p, uint32_t tenant)
+{
+    if (tenant >= p->nsettings) {
+        size_t n = p->nsettings ? p->nsettings : 16;
+        while (n <= tenant)
+            n *= 2;
+        struct settings_slot *s = realloc(p->settings, n * sizeof *s);
+        if (s == NULL)
+            return NULL;
+        memset(s + p->nsettings, 0, (n - p->nsettings) * sizeof *s);
+        p->settings = s;
+        p->nsettings = n;
+    }
+    struct settings_slot *slot = &p->settings[tenant];
+    if (!slot->loaded) {
+        if (tly_settings_load(tly_state_sqlite(p->state), tenant, &slot->s) != 0)
+            tly_settings_default(&slot->s);
+        slot->loaded = 1;
+    }
+    return &slot->s;
+}
+
+static void count_failure(struct tly_pipeline *p, int reason)
+{
+    tly_counter_add(&p->n_failed, 1);
+    if (reason > 0 && reason < TLY_FAIL_REASON_COUNT)
+        tly_counter_add(&p->n_reason[reason], 1);
+}
+
+/* Validate, check the user, dedupe, record. 0 processed, 1 duplicate,
+ * -1 failed (`f` filled), or a store error (< -1). */
+static int apply_event(struct tly_pipeline *p, const struct tly_event *ev, uint64_t offset,
+                       int32_t item, struct tly_failure *f)
+{
+    const struct tly_tenant_settings *s = tly_pipeline_settings(p, ev->tenant);
+    if (s == NULL)
+        return TLY_ENOMEM;
+    if (tly_validate_event(ev, s, f) != 0)
+        return -1;
+    uint64_t uh = tly_u64set_hash(ev->tenant, ev->user_id, strlen(ev->user_id));
+    int known = tly_u64set_has(&p->users, uh);
+    if (s->require_registration) {
+        /* Only registration counts; a user created by an event does not. */
+        int status = tly_state_user_status(p->state, ev->tenant, ev->user_id);
+        if (status < 0 && status != TLY_ENOENT)
+            return status;
+        if (status != 1)
+            return tly_fail(f, TLY_FAIL_UNKNOWN_USER, "user_id",
+                            "user_id: user is not registered (the tenant requires "
+                            "PUT /v1/users/{user_id} first)");
+    }
+    struct tly_event_row row = {
+        .tenant = ev->tenant,
+        .event_id = ev->event_id,
+        .offset = offset,
+        .item = item,
+        .user_id = ev->user_id,
+        .event_name = ev->event_name,
+        .timestamp = ev->timestamp,
+        .received_at = ev->received_at,
+    };
+    int dup;
+    int rc = tly_state_record_event(p->state, &row, s->dedupe_window_ms, &dup);
+    if (rc != 0)
+        return rc;
+    if (dup)
+        return 1;
+    if (!known) {
+        rc = tly_state_user_touch(p->state, ev->tenant, ev->user_id, ev->received_at);
+        if (rc != 0)
+            return rc;
+        if (tly_u64set_add(&p->users, uh) != 0)
+            tly_u64set_clear(&p->users); /* only a cache */
+    }
+    return 0;
+}
+
+static int store_failure(struct tly_pipeline *p, const struct tly_record *rec, uint64_t offset,
+                         int32_t item, const cJSON *json, const char *event_id,
+                         const struct tly_failure *f)
+{
+    count_failure(p, f->reason);
+    char *printed = json != NULL ? cJSON_PrintUnformatted(json) : NULL;
+    struct tly_failed_row row = {
+        .tenant = rec->tenant,
+        .source = rec->source,
+        .kind = rec->kind,
+        .offset = offset,
+        .item = item,
+        .event_id = event_id,
+        .failure = f,
+        .raw = printed != NULL ? printed : rec->body,
+        .raw_len = printed != NULL ? strlen(printed) : rec->body_len,
+        .meta = rec->meta,
+        .meta_len = rec->meta_len,
+        .received_at = rec->received_at,
+    };
+    int rc = tly_state_add_failed(p->state, &row, tly_now_ms());
+    cJSON_free(printed);
+    return rc;
+}
+
+/* Counts an applied item; returns the store error, if any. */
+static int tally_result(struct tly_pipeline *p, int rc)
+{
+    if (rc == 0)
+        tly_counter_add(&p->n_processed, 1);
+    else if (rc == 1)
+        tly_counter_add(&p->n_duplicates, 1);
+    return rc < -1 ? rc : 0;
+}
+
+static int process_items(struct tly_pipeline *p, const struct tly_adapter *a,
+                         const struct tly_record *rec, uint64_t offset)
+{
+    struct tly_failure f;
+    tly_items_reset(&p->items);
+    if (a->split(rec, &p->items, &f) != 0)
+        return store_failure(p, rec, offset, -1, NULL, NULL, &f);
+    for (size_t i = 0; i < p->items.n; i++) {
+        const cJSON *item = p->items.item[i];
+        struct tly_event ev;
+        int rc = a->map(item, rec, &ev, &f);
+        if (rc == 0)
+            rc = apply_event(p, &ev, offset, (int32_t)i, &f);
+        if (rc == -1)
+            rc = store_failure(p, rec, offset, (int32_t)i, item, a->event_id_of(item), &f);
+        else
+            rc = tally_result(p, rc);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Runs one failed item again. */
+static int replay_one(struct tly_pipeline *p, uint32_t tenant, int64_t id, uint64_t offset)
+{
+    struct tly_failed_item it;
+    int rc = tly_state_get_failed(p->state, tenant, id, &it);
+    if (rc == TLY_ENOENT)
+        return 0; /* not this tenant's, or pruned: nothing to do */
+    if (rc != 0)
+        return rc;
+    const struct tly_adapter *a = tly_adapter_for(it.source);
+    if (it.replayed || a == NULL) {
+        tly_failed_item_free(&it);
+        return 0;
+    }
+    struct tly_record rec = {
+        .source = it.source,
+        .kind = it.kind,
+        .tenant = tenant,
+        .received_at = it.received_at,
+        .meta = it.meta,
+        .meta_len = it.meta_len,
+        .body = it.raw,
+        .body_len = it.raw_len,
+    };
+    struct tly_failure f;
+    int64_t now = tly_now_ms();
+    if (it.item < 0) {
+        /* The whole body had failed: split it again; its items are new
+         * records of their own (at the original offset). */
+        tly_items_reset(&p->items);
+        if (a->split(&rec, &p->items, &f) != 0) {
+            rc = tly_state_failed_again(p->state, id, &f, now);
+        } else {
+            rc = tly_state_failed_replayed(p->state, id, now);
+            tly_counter_add(&p->n_replayed, 1);
+            if (rc == 0)
+                rc = process_items(p, a, &rec, it.offset);
+        }
+        tly_failed_item_free(&it);
+        return rc;
+    }
+    struct tly_error err;
+    cJSON *item = tly_json_parse(it.raw, it.raw_len, &err);
+    struct tly_event ev;
+    if (item == NULL)
+        rc = tly_fail(&f, TLY_FAIL_INVALID_JSON, "", "%s", err.msg);
+    else
+        rc = a->map(item, &rec, &ev, &f);
+    if (rc == 0)
+        rc = apply_event(p, &ev, it.offset, it.item, &f);
+    if (rc == -1) {
+        count_failure(p, f.reason);
+        rc = tly_state_failed_again(p->state, id, &f, now);
+    } else if (rc >= 0) {
+        tly_counter_add(&p->n_replayed, 1);
+        rc = tally_result(p, rc);
+        if (rc == 0)
+            rc = tly_state_failed_replayed(p->state, id, now);
+    }
+    (void)offset;
+    cJSON_Delete(item);
+    tly_failed_item_free(&it);
+    return rc;
+}
+
+static int process_replay(struct tly_pipeline *p, const struct tly_record *rec, uint64_t offset)
+{
+    struct tly_error err;
+    cJSON *root = tly_json_parse(rec->body, rec->body_len, &err);
+    const cJSON *ids = root ? cJSON_GetObjectItemCaseSensitive(root, "ids") : NULL;
+    int rc = 0;
+    if (!cJSON_IsArray(ids)) {
+        tly_log_warn(p->lg, "ignoring malformed replay record", "offset=%llu",
+                     (unsigned long long)offset);
+    } else {
+        const cJSON *id;
+        cJSON_ArrayForEach(id, ids)
+        {
+            if (cJSON_IsNumber(id) &&
+                (rc = replay_one(p, rec->tenant, (int64_t)id->valuedouble, offset)) != 0)
+                break;
+        }
+    }
+    cJSON_Delete(root);
+    return rc;
+}
+
+int tly_pipeline_process(struct tly_pipeline *p, const struct tly_record *rec, uint64_t offset)
+{
+    tly_counter_add(&p->n_records, 1);
+    atomic_store(&p->last_received_at, rec->received_at);
+    if (rec->kind == TLY_KIND_REPLAY && rec->source == TLY_SOURCE_INTERNAL)
+        return process_replay(p, rec, offset);
+    const struct tly_adapter *a = tly_adapter_for(rec->source);
+    if (a == NULL) {
+        struct tly_failure f;
+        tly_fail(&f, TLY_FAIL_UNKNOWN_SOURCE, "", "no adapter for source %d", rec->source);
+        return store_failure(p, rec, offset, -1, NULL, NULL, &f);
+    }
+    return process_items(p, a, rec, offset);
+}

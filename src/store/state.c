@@ -1,0 +1,389 @@
+/*
+ * The pipeline's state store on SQLite (see state.h).
+ *
+ * Statements are prepared once per connection. The connection runs with
+ * synchronous=NORMAL: in WAL mode a power loss can only take away the last
+ * transactions whole, position included, and the pipeline then redoes them
+ * from the event log, which is the system of record. Automatic checkpoints
+ * are off on this connection; the pipeline's checkpointer runs them on its
+ * own connection, off the hot path.
+ */
+#include "store/state.h"
+#include "store/db.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum {
+    S_BEGIN,
+    S_COMMIT,
+    S_ROLLBACK,
+    S_GET_POS,
+    S_SET_POS,
+    S_EV_INSERT,
+    S_EV_FIRST,
+    S_EV_DUP,
+    S_EV_REPLACE,
+    S_USER_GET,
+    S_USER_TOUCH,
+    S_FAIL_ADD,
+    S_FAIL_GET,
+    S_FAIL_REPLAYED,
+    S_FAIL_AGAIN,
+    S_PRUNE,
+    S_DATA_VERSION,
+    S_COUNT
+};
+
+static const char *const sql[S_COUNT] = {
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
+    [S_GET_POS] = "SELECT position FROM consumers WHERE name = ?1",
+    [S_SET_POS] = "INSERT INTO consumers (name, position, updated_at) VALUES (?1, ?2, ?3) "
+                  "ON CONFLICT (name) DO UPDATE SET position = excluded.position, "
+                  "updated_at = excluded.updated_at",
+    [S_EV_INSERT] = "INSERT INTO events (tenant_id, event_id, log_offset, item, user_id, "
+                    "event_name, ts, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+                    "ON CONFLICT DO NOTHING",
+    [S_EV_FIRST] = "SELECT received_at FROM events WHERE tenant_id = ?1 AND event_id = ?2",
+    [S_EV_DUP] = "UPDATE events SET duplicates = duplicates + 1, last_duplicate_at = ?3 "
+                 "WHERE tenant_id = ?1 AND event_id = ?2",
+    [S_EV_REPLACE] = "UPDATE events SET log_offset = ?3, item = ?4, user_id = ?5, "
+                     "event_name = ?6, ts = ?7, received_at = ?8, duplicates = 0, "
+                     "last_duplicate_at = NULL WHERE tenant_id = ?1 AND event_id = ?2",
+    [S_USER_GET] = "SELECT registered FROM users WHERE tenant_id = ?1 AND user_id = ?2",
+    [S_USER_TOUCH] = "INSERT INTO users (tenant_id, user_id, registered, created_at) "
+                     "VALUES (?1, ?2, 0, ?3) ON CONFLICT DO NOTHING",
+    [S_FAIL_ADD] = "INSERT INTO failed_events (tenant_id, source, kind, log_offset, item, "
+                   "event_id, reason, field, message, raw, meta, received_at, failed_at) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    [S_FAIL_GET] = "SELECT source, kind, log_offset, item, status, raw, meta, received_at "
+                   "FROM failed_events WHERE id = ?1 AND tenant_id = ?2",
+    [S_FAIL_REPLAYED] = "UPDATE failed_events SET status = 'replayed', replayed_at = ?2 "
+                        "WHERE id = ?1",
+    [S_FAIL_AGAIN] = "UPDATE failed_events SET reason = ?2, field = ?3, message = ?4, "
+                     "failed_at = ?5, attempts = attempts + 1 WHERE id = ?1",
+    [S_PRUNE] = "DELETE FROM events WHERE (tenant_id, event_id) IN (SELECT tenant_id, event_id "
+                "FROM events WHERE tenant_id = ?1 AND received_at < ?2 LIMIT ?3)",
+    [S_DATA_VERSION] = "PRAGMA data_version",
+};
+
+struct tly_state {
+    struct tly_db *db;
+    sqlite3 *h;
+    sqlite3_stmt *st[S_COUNT];
+    long data_version;
+};
+
+int tly_state_open(struct tly_state **out, const char *path, struct tly_error *err)
+{
+    struct tly_state *st = calloc(1, sizeof *st);
+    if (st == NULL)
+        return TLY_ENOMEM;
+    int rc = tly_db_open(&st->db, path, err);
+    if (rc != 0) {
+        free(st);
+        return rc;
+    }
+    st->h = tly_db_sqlite(st->db);
+    char *msg = NULL;
+    if (sqlite3_exec(st->h,
+                     "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0; "
+                     "PRAGMA cache_size=-131072; PRAGMA temp_store=MEMORY;",
+                     NULL, NULL, &msg) != SQLITE_OK) {
+        tly_error_set(err, TLY_EIO, "", "state.db: %s", msg ? msg : "pragma failed");
+        sqlite3_free(msg);
+        tly_state_close(st);
+        return TLY_EIO;
+    }
+    for (int i = 0; i < S_COUNT; i++) {
+        if (sqlite3_prepare_v3(st->h, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->st[i], NULL) !=
+            SQLITE_OK) {
+            tly_error_set(err, TLY_EIO, "", "state.db: %s", sqlite3_errmsg(st->h));
+            tly_state_close(st);
+            return TLY_EIO;
+        }
+    }
+    st->data_version = -1;
+    tly_state_changed_elsewhere(st);
+    *out = st;
+    return 0;
+}
+
+void tly_state_close(struct tly_state *st)
+{
+    if (st == NULL)
+        return;
+    for (int i = 0; i < S_COUNT; i++)
+        sqlite3_finalize(st->st[i]);
+    tly_db_close(st->db);
+    free(st);
+}
+
+sqlite3 *tly_state_sqlite(struct tly_state *st)
+{
+    return st->h;
+}
+
+/* Runs a statement to completion; SQLITE_ROW results are ignored. */
+static int run(struct tly_state *st, int i)
+{
+    sqlite3_stmt *s = st->st[i];
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        ;
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc == SQLITE_DONE ? 0 : TLY_EIO;
+}
+
+int tly_state_changed_elsewhere(struct tly_state *st)
+{
+    sqlite3_stmt *s = st->st[S_DATA_VERSION];
+    long v = -1;
+    if (sqlite3_step(s) == SQLITE_ROW)
+        v = (long)sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    int changed = v != st->data_version;
+    st->data_version = v;
+    return changed;
+}
+
+int tly_state_begin(struct tly_state *st)
+{
+    return run(st, S_BEGIN);
+}
+
+int tly_state_commit(struct tly_state *st)
+{
+    return run(st, S_COMMIT);
+}
+
+void tly_state_rollback(struct tly_state *st)
+{
+    if (!sqlite3_get_autocommit(st->h))
+        run(st, S_ROLLBACK);
+}
+
+int tly_state_get_position(struct tly_state *st, const char *consumer, uint64_t *pos)
+{
+    sqlite3_stmt *s = st->st[S_GET_POS];
+    sqlite3_bind_text(s, 1, consumer, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    *pos = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : TLY_EIO;
+}
+
+int tly_state_set_position(struct tly_state *st, const char *consumer, uint64_t pos)
+{
+    sqlite3_stmt *s = st->st[S_SET_POS];
+    sqlite3_bind_text(s, 1, consumer, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, (int64_t)pos);
+    sqlite3_bind_int64(s, 3, (int64_t)time(NULL) * 1000);
+    return run(st, S_SET_POS);
+}
+
+static void bind_event(sqlite3_stmt *s, const struct tly_event_row *r)
+{
+    sqlite3_bind_int64(s, 1, r->tenant);
+    sqlite3_bind_text(s, 2, r->event_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, (int64_t)r->offset);
+    sqlite3_bind_int(s, 4, r->item);
+    sqlite3_bind_text(s, 5, r->user_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 6, r->event_name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 7, r->timestamp);
+    sqlite3_bind_int64(s, 8, r->received_at);
+}
+
+int tly_state_record_event(struct tly_state *st, const struct tly_event_row *row, int64_t window_ms,
+                           int *dup)
+{
+    *dup = 0;
+    bind_event(st->st[S_EV_INSERT], row);
+    if (run(st, S_EV_INSERT) != 0)
+        return TLY_EIO;
+    if (sqlite3_changes(st->h) == 1)
+        return 0; /* first time: the common case, one statement */
+
+    sqlite3_stmt *s = st->st[S_EV_FIRST];
+    sqlite3_bind_int64(s, 1, row->tenant);
+    sqlite3_bind_text(s, 2, row->event_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    int64_t first = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    if (rc != SQLITE_ROW)
+        return TLY_EIO;
+    if (row->received_at - first < window_ms) {
+        s = st->st[S_EV_DUP];
+        sqlite3_bind_int64(s, 1, row->tenant);
+        sqlite3_bind_text(s, 2, row->event_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 3, row->received_at);
+        *dup = 1;
+        return run(st, S_EV_DUP);
+    }
+    bind_event(st->st[S_EV_REPLACE], row); /* outside the window: new again */
+    return run(st, S_EV_REPLACE);
+}
+
+int tly_state_user_status(struct tly_state *st, uint32_t tenant, const char *user_id)
+{
+    sqlite3_stmt *s = st->st[S_USER_GET];
+    sqlite3_bind_int64(s, 1, tenant);
+    sqlite3_bind_text(s, 2, user_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    int result = rc == SQLITE_ROW    ? sqlite3_column_int(s, 0) != 0
+                 : rc == SQLITE_DONE ? TLY_ENOENT
+                                     : TLY_EIO;
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return result;
+}
+
+int tly_state_user_touch(struct tly_state *st, uint32_t tenant, const char *user_id, int64_t now)
+{
+    sqlite3_stmt *s = st->st[S_USER_TOUCH];
+    sqlite3_bind_int64(s, 1, tenant);
+    sqlite3_bind_text(s, 2, user_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, now);
+    return run(st, S_USER_TOUCH);
+}
+
+int tly_state_add_failed(struct tly_state *st, const struct tly_failed_row *r, int64_t now)
+{
+    sqlite3_stmt *s = st->st[S_FAIL_ADD];
+    sqlite3_bind_int64(s, 1, r->tenant);
+    sqlite3_bind_int(s, 2, r->source);
+    sqlite3_bind_int(s, 3, r->kind);
+    sqlite3_bind_int64(s, 4, (int64_t)r->offset);
+    sqlite3_bind_int(s, 5, r->item);
+    if (r->event_id != NULL)
+        sqlite3_bind_text(s, 6, r->event_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 7, tly_fail_reason_name(r->failure->reason), -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 8, r->failure->field, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 9, r->failure->message, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 10, r->raw, (int)r->raw_len, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 11, r->meta ? r->meta : "", (int)r->meta_len, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 12, r->received_at);
+    sqlite3_bind_int64(s, 13, now);
+    return run(st, S_FAIL_ADD);
+}
+
+static char *copy_blob(sqlite3_stmt *s, int col, size_t *len)
+{
+    int n = sqlite3_column_bytes(s, col);
+    const void *p = sqlite3_column_blob(s, col);
+    char *c = malloc((size_t)n + 1);
+    if (c == NULL)
+        return NULL;
+    if (n > 0)
+        memcpy(c, p, (size_t)n);
+    c[n] = '\0';
+    *len = (size_t)n;
+    return c;
+}
+
+int tly_state_get_failed(struct tly_state *st, uint32_t tenant, int64_t id,
+                         struct tly_failed_item *out)
+{
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *s = st->st[S_FAIL_GET];
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, tenant);
+    int rc = sqlite3_step(s);
+    int result = 0;
+    if (rc == SQLITE_ROW) {
+        out->id = id;
+        out->tenant = tenant;
+        out->source = (uint8_t)sqlite3_column_int(s, 0);
+        out->kind = (uint8_t)sqlite3_column_int(s, 1);
+        out->offset = (uint64_t)sqlite3_column_int64(s, 2);
+        out->item = sqlite3_column_int(s, 3);
+        out->replayed = strcmp((const char *)sqlite3_column_text(s, 4), "replayed") == 0;
+        out->raw = copy_blob(s, 5, &out->raw_len);
+        out->meta = copy_blob(s, 6, &out->meta_len);
+        out->received_at = sqlite3_column_int64(s, 7);
+        if (out->raw == NULL || out->meta == NULL)
+            result = TLY_ENOMEM;
+    } else {
+        result = rc == SQLITE_DONE ? TLY_ENOENT : TLY_EIO;
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    if (result != 0)
+        tly_failed_item_free(out);
+    return result;
+}
+
+void tly_failed_item_free(struct tly_failed_item *it)
+{
+    free(it->raw);
+    free(it->meta);
+    it->raw = it->meta = NULL;
+}
+
+int tly_state_failed_replayed(struct tly_state *st, int64_t id, int64_t now)
+{
+    sqlite3_stmt *s = st->st[S_FAIL_REPLAYED];
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, now);
+    return run(st, S_FAIL_REPLAYED);
+}
+
+int tly_state_failed_again(struct tly_state *st, int64_t id, const struct tly_failure *f,
+                           int64_t now)
+{
+    sqlite3_stmt *s = st->st[S_FAIL_AGAIN];
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_text(s, 2, tly_fail_reason_name(f->reason), -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, f->field, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, f->message, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 5, now);
+    return run(st, S_FAIL_AGAIN);
+}
+
+int tly_state_prune_events(struct tly_state *st, uint32_t tenant, int64_t before_ms, int limit,
+                           int *deleted)
+{
+    sqlite3_stmt *s = st->st[S_PRUNE];
+    sqlite3_bind_int64(s, 1, tenant);
+    sqlite3_bind_int64(s, 2, before_ms);
+    sqlite3_bind_int(s, 3, limit);
+    int rc = run(st, S_PRUNE);
+    *deleted = rc == 0 ? sqlite3_changes(st->h) : 0;
+    return rc;
+}
+
+int tly_state_tenant_ids(struct tly_state *st, uint32_t **ids, size_t *n)
+{
+    *ids = NULL;
+    *n = 0;
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(st->h, "SELECT id FROM tenants ORDER BY id", -1, &s, NULL) != SQLITE_OK)
+        return TLY_EIO;
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            uint32_t *p = realloc(*ids, cap * sizeof *p);
+            if (p == NULL) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            *ids = p;
+        }
+        (*ids)[(*n)++] = (uint32_t)sqlite3_column_int64(s, 0);
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE) {
+        free(*ids);
+        *ids = NULL;
+        *n = 0;
+        return rc == SQLITE_NOMEM ? TLY_ENOMEM : TLY_EIO;
+    }
+    return 0;
+}

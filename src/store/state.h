@@ -1,0 +1,111 @@
+/*
+ * The state store as the pipeline writes it: one connection, one thread,
+ * batched transactions.
+ *
+ * The pipeline opens a transaction, applies the effects of a run of log
+ * records, moves its consumer position, and commits: the position and the
+ * effects it covers are one atomic unit, so a crash can neither lose nor
+ * double-apply an event.
+ *
+ * The interface speaks of events, users, failed items and positions, not of
+ * SQL, so that another store (PostgreSQL) can implement it later.
+ */
+#ifndef TLY_STORE_STATE_H
+#define TLY_STORE_STATE_H
+
+#include "core/err.h"
+#include "sources/adapter.h"
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+struct tly_state;
+
+int tly_state_open(struct tly_state **out, const char *path, struct tly_error *err);
+void tly_state_close(struct tly_state *st);
+
+/* The connection, for the settings helpers (settings.h). Borrowed. */
+sqlite3 *tly_state_sqlite(struct tly_state *st);
+
+/* Nonzero when another connection has committed since the last call. */
+int tly_state_changed_elsewhere(struct tly_state *st);
+
+int tly_state_begin(struct tly_state *st);
+int tly_state_commit(struct tly_state *st);
+void tly_state_rollback(struct tly_state *st);
+
+/* A consumer's committed log position (0 when it has none). */
+int tly_state_get_position(struct tly_state *st, const char *consumer, uint64_t *pos);
+int tly_state_set_position(struct tly_state *st, const char *consumer, uint64_t pos);
+
+struct tly_event_row {
+    uint32_t tenant;
+    const char *event_id;
+    uint64_t offset; /* of the log record */
+    int32_t item;    /* index in the record */
+    const char *user_id;
+    const char *event_name;
+    int64_t timestamp;
+    int64_t received_at;
+};
+
+/* Records a processed event. When (tenant, event_id) was recorded less than
+ * window_ms earlier (by receive time) it is a duplicate instead: counted on
+ * the first one, *dup = 1. After the window the id counts as new again. */
+int tly_state_record_event(struct tly_state *st, const struct tly_event_row *row, int64_t window_ms,
+                           int *dup);
+
+/* 1 if the user is registered, 0 if known but not registered, TLY_ENOENT
+ * if unknown. */
+int tly_state_user_status(struct tly_state *st, uint32_t tenant, const char *user_id);
+/* Creates the user (not registered) if unknown. */
+int tly_state_user_touch(struct tly_state *st, uint32_t tenant, const char *user_id, int64_t now);
+
+struct tly_failed_row {
+    uint32_t tenant;
+    uint8_t source, kind;
+    uint64_t offset;
+    int32_t item;         /* -1 for the whole record */
+    const char *event_id; /* NULL when the item has none */
+    const struct tly_failure *failure;
+    const char *raw; /* the item's JSON (or the whole body) */
+    size_t raw_len;
+    const char *meta; /* the record's metadata */
+    size_t meta_len;
+    int64_t received_at;
+};
+
+int tly_state_add_failed(struct tly_state *st, const struct tly_failed_row *row, int64_t now);
+
+/* A failed item read back for replay; raw and meta are malloc'd copies. */
+struct tly_failed_item {
+    int64_t id;
+    uint32_t tenant;
+    uint8_t source, kind;
+    uint64_t offset;
+    int32_t item;
+    int replayed; /* already processed by an earlier replay */
+    char *raw;
+    size_t raw_len;
+    char *meta;
+    size_t meta_len;
+    int64_t received_at;
+};
+
+/* TLY_ENOENT when there is no such id for this tenant. */
+int tly_state_get_failed(struct tly_state *st, uint32_t tenant, int64_t id,
+                         struct tly_failed_item *out);
+void tly_failed_item_free(struct tly_failed_item *it);
+int tly_state_failed_replayed(struct tly_state *st, int64_t id, int64_t now);
+int tly_state_failed_again(struct tly_state *st, int64_t id, const struct tly_failure *f,
+                           int64_t now);
+
+/* The ids of all tenants; *ids is malloc'd (NULL when *n is 0). */
+int tly_state_tenant_ids(struct tly_state *st, uint32_t **ids, size_t *n);
+
+/* Deletes up to `limit` event rows of the tenant received before
+ * `before_ms`; *deleted says how many. */
+int tly_state_prune_events(struct tly_state *st, uint32_t tenant, int64_t before_ms, int limit,
+                           int *deleted);
+
+#endif
