@@ -37,6 +37,22 @@ static int is_hex(char ch)
     return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
 }
 
+static int is_hex4(const char *s)
+{
+    return is_hex(s[0]) && is_hex(s[1]) && is_hex(s[2]) && is_hex(s[3]);
+}
+
+/* The value of four hex digits (checked by the caller). */
+static unsigned hex4(const char *s)
+{
+    unsigned v = 0;
+    for (int k = 0; k < 4; k++) {
+        char ch = s[k];
+        v = v * 16 + (unsigned)(ch <= '9' ? ch - '0' : (ch | 0x20) - 'a' + 10);
+    }
+    return v;
+}
+
 static int check_string(struct check *c)
 {
     c->i++; /* opening quote */
@@ -63,6 +79,17 @@ static int check_string(struct check *c)
                     return fail(c, "invalid \\u escape");
             if (memcmp(c->s + c->i + 2, "0000", 4) == 0)
                 return fail(c, "\\u0000 (NUL) is not allowed in strings");
+            unsigned cp = hex4(c->s + c->i + 2);
+            if (cp >= 0xdc00 && cp <= 0xdfff)
+                return fail(c, "unpaired UTF-16 surrogate escape (low half without a high half)");
+            if (cp >= 0xd800 && cp <= 0xdbff) {
+                /* Must be followed by \uDC00..\uDFFF to form one character. */
+                if (c->i + 12 > c->n || c->s[c->i + 6] != '\\' || c->s[c->i + 7] != 'u' ||
+                    !is_hex4(c->s + c->i + 8) || hex4(c->s + c->i + 8) < 0xdc00 ||
+                    hex4(c->s + c->i + 8) > 0xdfff)
+                    return fail(c, "unpaired UTF-16 surrogate escape (high half without a low half)");
+                c->i += 6;
+            }
             c->i += 6;
         } else if (strchr("\"\\/bfnrt", e) != NULL && e != '\0') {
             c->i += 2;

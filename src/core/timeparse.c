@@ -87,11 +87,13 @@ int tly_time_from_number(double v, int64_t *out_ms, const char *field, struct tl
     if (!isfinite(v) || v < 0)
         return tly_error_set(err, TLY_EINVAL, field, "%s: epoch time must be a non-negative number",
                              field);
-    double ms = v < EPOCH_MS_THRESHOLD ? v * 1000.0 : v;
+    int seconds = v < EPOCH_MS_THRESHOLD;
+    double ms = seconds ? v * 1000.0 : v;
     if (ms > (double)MAX_MS)
         return tly_error_set(err, TLY_EINVAL, field, "%s: epoch time is after year 9999", field);
-    /* 1.001 s is 1000.9999… ms as a double: allow a microsecond of error. */
-    *out_ms = (int64_t)floor(ms + 0.001);
+    /* 1.001 s is 1000.9999… ms once multiplied: allow a microsecond of
+     * error there. Milliseconds as sent are only truncated. */
+    *out_ms = (int64_t)floor(seconds ? ms + 0.001 : ms);
     return 0;
 }
 

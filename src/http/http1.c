@@ -36,8 +36,10 @@ static int on_message_begin(llhttp_t *p)
  * skips (so padding cannot get around it), not just the bytes kept. */
 static int add_header_bytes(struct tly_h1 *h, const char *at, size_t n)
 {
+    /* Only the head is measured from its first byte; chunked trailers come
+     * after the body and are bounded by the buffer alone. */
     size_t span = h->head_seen + (size_t)(at + n - h->chunk);
-    if (span > h->limits.max_header_bytes)
+    if (!h->header_done && span > h->limits.max_header_bytes)
         return reject(h, 431, "request headers too large");
     if (tly_buf_append(&h->req.hbuf, at, n) != 0)
         return reject(h, 431, "request headers too large");
@@ -105,7 +107,9 @@ static int on_header_value_complete(llhttp_t *p)
 {
     struct tly_h1 *h = from(p);
     struct tly_h1_request *r = &h->req;
-    if (r->nheaders > 0 && r->headers[r->nheaders - 1].value_off == (size_t)-1)
+    if (r->nheaders == 0 || r->headers[r->nheaders - 1].name_len == 0)
+        return reject(h, 400, "empty header name"); /* llhttp 8 lets ": v" through */
+    if (r->headers[r->nheaders - 1].value_off == (size_t)-1)
         r->headers[r->nheaders - 1].value_off = r->hbuf.len; /* empty value */
     h->in_field = 0;
     return 0;
@@ -217,8 +221,10 @@ enum tly_h1_event tly_h1_feed(struct tly_h1 *h, const char *data, size_t len, si
         *consumed = len;
         if (h->phase == TLY_H1_HEADERS) {
             /* Still in the head: count all of this chunk toward its limit. */
+            /* +4: the end of a chunk may hold the head's final CRLFs, which
+             * the per-field measure above does not count. */
             h->head_seen += len;
-            if (h->head_seen > h->limits.max_header_bytes) {
+            if (h->head_seen > h->limits.max_header_bytes + 4) {
                 reject(h, 431, "request headers too large");
                 h->phase = TLY_H1_DONE;
                 return TLY_H1_ERROR;

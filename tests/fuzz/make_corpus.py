@@ -1,0 +1,416 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora for the libFuzzer targets in tests/fuzz/.
+
+Run it from anywhere: `python3 tests/fuzz/make_corpus.py`. It replaces the
+files in tests/fuzz/corpus/<target>/ with the set below, so the committed
+corpus is exactly what this script makes (standard library only, no
+randomness). Each seed is small and named for what it exercises.
+
+Input formats (see the comment at the top of each fuzz_*.c):
+  fuzz_http1         byte 0 low 3 bits = k, k piece-size bytes, then the bytes
+                     of the connection.
+  fuzz_server_event  a request body.
+  fuzz_timestamp     a timestamp string.
+  fuzz_log_record    bytes read as a sequence of frames; the first 34 bytes
+                     also seed a record that is encoded and decoded.
+  fuzz_log_recovery  byte 0 = shape (bit 0: valid records first, bits 1-2:
+                     how many, bit 3: an earlier quarantine file exists, bits
+                     4-7 all set: a ~1 MiB first record), then the segment
+                     file bytes.
+"""
+
+import json
+import os
+import struct
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CORPUS = os.path.join(HERE, "corpus")
+
+# The body of the shared server-v4.json fixture, inlined so the corpus does
+# not depend on a file outside the repository.
+SERVER_EVENT = {
+    "event_id": "7c1f9a52-4a0e-4d8e-9a57-0d2b6f1c3e11",
+    "event_name": "order_placed",
+    "user_id": "user-1042",
+    "timestamp": "2026-03-14T09:26:53.589Z",
+    "event_properties": {
+        "order_id": "ORD-88213",
+        "amount": 349.5,
+        "currency": "INR",
+        "items": 3,
+        "city": "BLR",
+    },
+}
+
+
+def compact(v):
+    return json.dumps(v, separators=(",", ":")).encode()
+
+
+# --- CRC-32C and the log record layout (src/log/record.h) -------------------
+
+
+def _crc_table():
+    table = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        table.append(c)
+    return table
+
+
+CRC_TABLE = _crc_table()
+
+
+def crc32c(data, crc=0):
+    crc ^= 0xFFFFFFFF
+    for b in data:
+        crc = CRC_TABLE[(crc ^ b) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+
+
+assert crc32c(b"123456789") == 0xE3069283  # the standard check value
+
+RECORD_HEADER = 44
+
+
+def record(body=b"", meta=b"", source=1, kind=1, tenant=1, received=1773480413589,
+           request_id=bytes(range(16)), version=1, meta_len=None, length=None):
+    """One encoded frame; meta_len/length override the true values."""
+    rest = struct.pack("<BBBBIq16sHH", version, source, kind, 0, tenant, received,
+                       request_id, len(meta) if meta_len is None else meta_len, 0)
+    rest += meta + body
+    n = len(rest) if length is None else length
+    prefix = struct.pack("<I", n)
+    crc = crc32c(rest, crc32c(prefix))
+    return prefix + struct.pack("<I", crc) + rest
+
+
+def flip(data, byte, bit=0):
+    b = bytearray(data)
+    b[byte] ^= 1 << bit
+    return bytes(b)
+
+
+# --- seeds per target -------------------------------------------------------
+
+
+def http1_seeds():
+    ev = compact(SERVER_EVENT)
+    batch = compact({"events": [SERVER_EVENT, dict(SERVER_EVENT, event_id="e2")]})
+    auth = b"Authorization: Bearer tly_live_4f2a9c0e7b1d\r\n"
+
+    def post(path, body, extra=b"", version=b"1.1"):
+        return (b"POST " + path + b" HTTP/" + version + b"\r\nHost: tally.local\r\n" + auth +
+                b"Content-Type: application/json\r\nContent-Length: " +
+                str(len(body)).encode() + b"\r\n" + extra + b"\r\n" + body)
+
+    def chunked(body, pieces, trailer=b""):
+        out, i = b"", 0
+        for n in pieces:
+            part = body[i:i + n]
+            i += n
+            if part:
+                out += b"%x\r\n" % len(part) + part + b"\r\n"
+        if i < len(body):
+            out += b"%x\r\n" % (len(body) - i) + body[i:] + b"\r\n"
+        return out + b"0\r\n" + trailer + b"\r\n"
+
+    get = b"GET /healthz HTTP/1.1\r\nHost: tally.local\r\n\r\n"
+    chunk_req = (b"POST /server/v4 HTTP/1.1\r\nHost: tally.local\r\n" + auth +
+                 b"Transfer-Encoding: chunked\r\n\r\n" + chunked(ev, [16, 100]))
+    many = b"".join(b"X-H%d: v\r\n" % i for i in range(70))
+    big_chunked = (b"POST /server/v4/batch HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                   chunked(b"a" * 70000, [32768, 32768]))
+
+    streams = {
+        "get": get,
+        "get-query": b"GET /api/v1/campaigns?tenant=3&limit=50&cursor=abc%20d HTTP/1.1\r\nHost: x\r\n"
+                     b"Accept: */*\r\nUser-Agent: curl/8.5.0\r\n\r\n",
+        "get-http10": b"GET /readyz HTTP/1.0\r\n\r\n",
+        "get-http10-keepalive": b"GET /readyz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n" + get,
+        "get-close": b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n" + get,
+        "options-star": b"OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n",
+        "absolute-url": b"GET http://tally.local:8080/metrics HTTP/1.1\r\nHost: x\r\n\r\n",
+        "head": b"HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+        "delete": b"DELETE /api/v1/keys/12 HTTP/1.1\r\nHost: x\r\n" + auth + b"\r\n",
+        "post-event": post(b"/server/v4", ev),
+        "post-batch": post(b"/server/v4/batch", batch),
+        "post-http10": post(b"/server/v4", ev, version=b"1.0"),
+        "post-empty": post(b"/server/v4", b""),
+        "post-webengage": post(b"/webengage/v4?eventType=purchase&licenseCode=~2b1c3d4e&secret=3f2a",
+                               b'{"eventName":"purchase"}', b"x-request-id: 5f0c2e9a7b1d4c3e\r\n"),
+        "chunked": chunk_req,
+        "chunked-ext-trailer": (b"POST /server/v4 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                b"5;name=val\r\nhello\r\n0\r\nX-Trailer: 1\r\n\r\n"),
+        "chunked-upper-hex": (b"POST /server/v4 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                              b"A\r\n0123456789\r\n0\r\n\r\n"),
+        "pipelined-get-get": get + b"GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n",
+        "pipelined-post-get": post(b"/server/v4", ev) + get,
+        "pipelined-chunked-post": chunk_req + post(b"/server/v4", ev),
+        "pipelined-three": get + post(b"/server/v4", b"{}") + get,
+        "expect-continue": post(b"/server/v4", ev, b"Expect: 100-continue\r\n"),
+        "expect-continue-empty": post(b"/server/v4", b"", b"Expect: 100-continue\r\n"),
+        "expect-continue-chunked": (b"POST /server/v4 HTTP/1.1\r\nExpect: 100-Continue\r\n"
+                                    b"Transfer-Encoding: chunked\r\n\r\n" + chunked(ev, [50])),
+        "expect-continue-pipelined": post(b"/server/v4", b"{}", b"Expect: 100-continue\r\n") + get,
+        "expect-other": post(b"/server/v4", ev, b"Expect: 200-ok\r\n"),
+        "body-too-large": b"POST /server/v4 HTTP/1.1\r\nContent-Length: 70000\r\n\r\n" + b"{",
+        "chunked-too-large": big_chunked,
+        "url-too-long": b"GET /" + b"a" * 1100 + b" HTTP/1.1\r\n\r\n",
+        "url-at-limit": b"GET /" + b"a" * 1023 + b" HTTP/1.1\r\n\r\n",
+        "headers-too-large": b"GET / HTTP/1.1\r\nX-Big: " + b"b" * 4200 + b"\r\n\r\n",
+        "headers-near-limit": b"GET / HTTP/1.1\r\nX-Big: " + b"b" * 4050 + b"\r\n\r\n",
+        "too-many-headers": b"GET / HTTP/1.1\r\n" + many + b"\r\n",
+        "empty-header-value": b"GET / HTTP/1.1\r\nX-Empty:\r\nX-Space: \r\nHost: x\r\n\r\n",
+        "cl-and-te": b"POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        "two-cl": b"POST / HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nabc",
+        "bad-cl": b"POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+        "bad-chunk-size": b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        "bare-lf": b"GET / HTTP/1.1\nHost: x\n\n",
+        "obs-fold": b"GET / HTTP/1.1\r\nX-A: one\r\n two\r\n\r\n",
+        "space-before-colon": b"GET / HTTP/1.1\r\nHost : x\r\n\r\n",
+        "nul-in-header": b"GET / HTTP/1.1\r\nX-A: a\x00b\r\n\r\n",
+        "bad-method": b"FETCH / HTTP/1.1\r\n\r\n",
+        "bad-version": b"GET / HTTP/3.0\r\n\r\n",
+        "http2-preface": b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+        "upgrade": b"GET /ws HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+        "connect": b"CONNECT tally.local:443 HTTP/1.1\r\nHost: tally.local:443\r\n\r\n",
+        "cut-in-headers": b"POST /server/v4 HTTP/1.1\r\nContent-Length: 10\r\nHo",
+        "cut-in-body": post(b"/server/v4", ev)[:-20],
+        "leading-crlf": b"\r\n\r\n" + get,
+    }
+    seeds = {}
+    for name, s in streams.items():
+        seeds["whole-" + name] = b"\x00" + s
+    # The same streams cut into pieces: one byte at a time, odd sizes, and a
+    # cut right after the headers.
+    for name in ["get", "post-event", "chunked", "pipelined-post-get", "expect-continue",
+                 "expect-continue-pipelined", "chunked-ext-trailer", "cut-in-body"]:
+        s = streams[name]
+        seeds["bytes-" + name] = b"\x01\x01" + s
+        seeds["split-" + name] = b"\x03\x05\x11\x40" + s
+        head = s.find(b"\r\n\r\n") + 4
+        if 0 < head < 256:
+            seeds["headcut-" + name] = b"\x02" + bytes([head, 0]) + s
+    return seeds
+
+
+def server_event_seeds():
+    ev = SERVER_EVENT
+    seeds = {"fixture": compact(ev), "fixture-pretty": json.dumps(ev, indent=2).encode()}
+
+    def variant(name, **changes):
+        e = dict(ev)
+        for k, v in changes.items():
+            if v is KeyError:
+                e.pop(k, None)
+            else:
+                e[k] = v
+        seeds[name] = compact(e)
+
+    wrong = {"number": 42, "null": None, "array": ["x"], "object": {"a": 1}, "bool": True,
+             "empty": ""}
+    for field in ["event_id", "event_name", "user_id"]:
+        variant("missing-" + field, **{field: KeyError})
+        for kind, v in wrong.items():
+            variant(kind + "-" + field, **{field: v})
+    variant("long-event_id", event_id="i" * 129)
+    variant("max-event_id", event_id="i" * 128)
+    variant("long-event_name", event_name="n" * 257)
+    variant("long-user_id", user_id="u" * 257)
+    variant("nul-event_id", event_id="\u0000abc")
+    variant("unicode-user_id", user_id="\u00fcser-\u4e2d\U0001f600")
+    variant("missing-timestamp", timestamp=KeyError)
+    for name, ts in [("epoch-s", 1773480413), ("epoch-ms", 1773480413589),
+                     ("epoch-frac", 1773480413.589), ("epoch-neg", -1), ("epoch-zero", 0),
+                     ("epoch-huge", 1e300), ("str-epoch", "1773480413589"),
+                     ("str-offset", "2026-03-14T14:56:53+05:30"), ("str-no-offset",
+                                                                   "2026-03-14T09:26:53"),
+                     ("str-bad-month", "2026-13-14T09:26:53Z"), ("str-empty", ""),
+                     ("null", None), ("array", [1]), ("object", {}), ("bool", False)]:
+        variant("timestamp-" + name, timestamp=ts)
+    variant("missing-props", event_properties=KeyError)
+    for kind, v in wrong.items():
+        if kind != "object":
+            variant(kind + "-props", event_properties=v)
+    variant("empty-props", event_properties={})
+    variant("nested-props", event_properties={"a": {"b": [1, 2, {"c": None}]}, "d": [[[[]]]]})
+
+    seeds["batch-one"] = compact({"events": [ev]})
+    seeds["batch-three"] = compact({"events": [ev, dict(ev, event_id="b"), dict(ev, event_id="c")]})
+    seeds["batch-mixed"] = compact({"events": [ev, {"event_id": 1}, "x", None, []]})
+    seeds["batch-empty"] = compact({"events": []})
+    seeds["batch-500"] = compact({"events": [{}] * 500})
+    seeds["batch-501"] = compact({"events": [{}] * 501})
+    seeds["batch-not-array"] = compact({"events": {"0": ev}})
+    seeds["batch-null"] = compact({"events": None})
+    seeds["batch-missing"] = compact({"event": [ev]})
+    seeds["root-array"] = compact([ev, ev])
+    seeds["root-string"] = b'"hello"'
+    seeds["root-number"] = b"12.5e3"
+    seeds["root-null"] = b"null"
+    seeds["empty"] = b""
+    seeds["whitespace"] = b" \r\n\t"
+    seeds["trailing-garbage"] = compact(ev) + b"x"
+    seeds["trailing-second"] = compact(ev) + b" {}"
+    seeds["trailing-whitespace"] = compact(ev) + b"\r\n  "
+    seeds["bom"] = b"\xef\xbb\xbf" + compact(ev)
+    seeds["truncated"] = compact(ev)[:60]
+    seeds["duplicate-keys"] = b'{"event_id":"a","event_id":7,"event_name":"n","user_id":"u",' \
+                              b'"timestamp":0,"event_properties":{}}'
+    seeds["escapes"] = (b'{"event_id":"\\ud83d\\ude00\\n\\t\\"\\\\\\/","event_name":"\\u0041",'
+                        b'"user_id":"\\u00e9\\b\\f\\r","timestamp":"2026-03-14T09:26:53Z",'
+                        b'"event_properties":{}}')
+    # What JSON.stringify sends for a string cut inside an emoji.
+    seeds["lone-surrogates"] = (b'{"event_id":"e1","event_name":"n","user_id":"u\\ud83d",'
+                                b'"timestamp":0,"event_properties":{"s":"\\udc00x"}}')
+    seeds["invalid-utf8"] = b'{"event_id":"\xff\xfe","event_name":"\xc3\x28","user_id":"u",' \
+                            b'"timestamp":1,"event_properties":{}}'
+    seeds["deep-50"] = b'{"events":' + b"[" * 50 + b"]" * 50 + b"}"
+    seeds["deep-64"] = b"[" * 64 + b"]" * 64
+    seeds["deep-65"] = b"{\"a\":" * 65 + b"1" + b"}" * 65
+    seeds["deep-1100"] = b"[" * 1100 + b"]" * 1100
+    seeds["numbers"] = b'{"a":[0,-0,1e308,1e309,-1e-400,0.000001,123456789012345678901234567890]}'
+    seeds["bad-literals"] = b'{"a":tru,"b":nul,"c":NaN,"d":Infinity}'
+    seeds["bad-number"] = b'{"a":01,"b":1.,"c":.5,"d":-}'
+    seeds["unterminated-string"] = b'{"event_id":"abc'
+    seeds["control-in-string"] = b'{"event_id":"a\x01b"}'
+    seeds["embedded-nul"] = compact(ev)[:20] + b"\x00" + compact(ev)[20:]
+    return seeds
+
+
+def timestamp_seeds():
+    accepted = [
+        "2026-03-14T09:26:53.589Z", "2026-03-14T09:26:53Z", "2026-03-14T09:26Z",
+        "2026-03-14 09:26:53Z", "2026-03-14t09:26:53z", "2026-03-14T14:56:53+05:30",
+        "2026-03-14T14:56:53+0530", "2026-03-14T14:56:53+05", "2026-03-14T01:26:53-08:00",
+        "2026-03-14T09:26:53.5Z", "2026-03-14T09:26:53.58Z", "2026-03-14T09:26:53.589123Z",
+        "2026-03-14T09:26:53.589123456Z", "2026-03-14T09:26:53,589Z", "2024-02-29T12:00:00Z",
+        "2000-02-29T00:00:00Z", "1970-01-01T00:00:00Z", "1970-01-01T05:30:00+05:30",
+        "9999-12-31T23:59:59.999Z", "9999-12-31T23:59:59.999999999Z", "2026-12-31T23:59:59-23:59",
+        "1700000000", "1700000000123", "1700000000.5", "1700000000.123", "1.001", "0", "0.5",
+        ".5", "99999999999", "99999999999.999", "100000000000", "253402300799", "253402300799999",
+        "253402300799.999",
+    ]
+    rejected = [
+        "", "2026-03-14T09:26:53", "2026-03-14", "2026-03-14T", "2026-13-14T09:26:53Z",
+        "2026-00-14T09:26:53Z", "2026-02-30T00:00:00Z", "2023-02-29T00:00:00Z",
+        "1900-02-29T00:00:00Z", "2026-04-31T00:00:00Z", "2026-03-00T00:00:00Z",
+        "2026-03-14T24:00:00Z", "2026-03-14T23:60:00Z", "2026-03-14T23:59:60Z",
+        "2026-03-14T09:26:53+24:00", "2026-03-14T09:26:53+05:60", "2026-03-14T09:26:53+5",
+        "2026-03-14T09:26:53+05:3", "2026-03-14T09:26:53.1234567890Z", "2026-03-14T09:26:53.Z",
+        "2026-03-14T09:26:53Zjunk", "2026-03-14X09:26:53Z", "2026-3-14T09:26:53Z",
+        "1969-12-31T23:59:59Z", "1970-01-01T00:00:00+00:01", "9999-12-31T23:59:59.999-00:01",
+        "10000-01-01T00:00:00Z", "0000-01-01T00:00:00Z", "-1", "1e9", "NaN", "inf", "1.",
+        " 1700000000", "1700000000 ", "0x10", "+1700000000", "253402300800000", "253402300800",
+        "12345678901234567", "99999999999999999999", "2026-03-14T09:26:53.589+", "2026-03-14T9:26Z",
+        "2026-03-14T09:26:5Z", "2026-03-14T09:2", "2026-", "abcd-",
+    ]
+    seeds = {}
+    for i, s in enumerate(accepted):
+        seeds["ok-%02d" % i] = s.encode()
+    for i, s in enumerate(rejected):
+        seeds["bad-%02d" % i] = s.encode()
+    return seeds
+
+
+def log_record_seeds():
+    ev = compact(SERVER_EVENT)
+    batch = compact({"events": [SERVER_EVENT]})
+    r1 = record(ev)
+    r2 = record(batch, kind=2, tenant=9, meta=b'{"eventType":"purchase"}', source=5)
+    r3 = record(b"", received=0, request_id=b"\xff" * 16)
+    seeds = {
+        "single": r1, "batch-meta": r2, "empty-body": r3,
+        "meta-only": record(b"", meta=b'{"q":"1"}'),
+        "all-sources": b"".join(record(b"{}", source=s) for s in range(1, 8)),
+        "three": r1 + r2 + r3,
+        "max-tenant": record(ev, tenant=0xFFFFFFFF, received=-1),
+        "tail-garbage": r1 + b"\x00" * 9,
+        "bad-version": record(ev, version=2),
+        "meta-too-long": record(b"abc", meta_len=200),
+        "len-too-small": struct.pack("<II", 35, 0) + b"\x00" * 40,
+        "len-too-big": struct.pack("<II", (64 << 20) + 1, 0) + b"\x00" * 40,
+        "len-claims-more": record(ev, length=len(ev) + 36 + 100),
+        "zeros": b"\x00" * 64,
+        "ones": b"\xff" * 64,
+        "short": r1[:7],
+    }
+    for cut in [8, 12, 44, 45, len(r1) - 1]:
+        seeds["torn-%d" % cut] = r1 + r2[:cut]
+    for i, (byte, bit) in enumerate([(0, 0), (1, 3), (4, 0), (8, 1), (9, 2), (12, 5), (20, 7),
+                                     (40, 0), (41, 7), (44, 0), (len(r1) - 1, 6)]):
+        seeds["flip-%02d-byte%d" % (i, byte)] = flip(r1, byte, bit) + r2
+    # Inputs shaped for the encode half: header fields then meta length.
+    seeds["encode-plain"] = bytes(range(30)) + b"\x00\x00\x05\x00" + b'{"a":1}{"x":2}'
+    seeds["encode-big-meta"] = bytes(30) + b"\x10\x00\xff\xff" + b"m" * 300
+    return seeds
+
+
+def log_recovery_seeds():
+    ev = compact(SERVER_EVENT)
+    r1 = record(ev)
+    r2 = record(compact({"events": [SERVER_EVENT] * 3}), kind=2, tenant=4)
+    r3 = record(b"{}", meta=b'{"k":"v"}', source=5)
+    good = r1 + r2 + r3
+    raw = {
+        "empty": b"",
+        "one": r1,
+        "three": good,
+        "torn-prefix": good + r1[:6],
+        "torn-header": good + r1[:30],
+        "torn-body": good + r1[:-1],
+        "corrupt-crc": r1 + flip(r2, 5) + r3,
+        "corrupt-len": r1 + flip(r2, 2, 7),
+        "corrupt-version": r1 + record(ev, version=0),
+        "corrupt-meta-len": r1 + record(b"x", meta_len=9),
+        "len-too-big": r1 + struct.pack("<II", 0xFFFFFFF0, 0) + b"\x00" * 40,
+        "claims-megabytes": r1 + struct.pack("<II", 3 << 20, 0) + b"\x00" * 100,
+        "zeros-after": good + b"\x00" * 4096,
+        "garbage": bytes((i * 37 + 11) % 256 for i in range(300)),
+        "zeros": b"\x00" * 100,
+    }
+    seeds = {}
+    for name, data in raw.items():
+        seeds["raw-" + name] = b"\x00" + data
+    for shape in (0x01, 0x03, 0x07):
+        for name in ["empty", "one", "torn-body", "corrupt-crc", "zeros-after", "garbage"]:
+            seeds["pre%d-%s" % ((shape >> 1) + 1, name)] = bytes([shape]) + raw[name]
+    for name in ["empty", "one", "torn-header", "corrupt-len"]:
+        seeds["big-" + name] = b"\xf1" + raw[name]
+    # An earlier recovery's quarantine file already at the cut offset.
+    for name in ["three", "torn-body", "corrupt-crc"]:
+        seeds["earlier-" + name] = b"\x08" + raw[name]
+        seeds["earlier-pre1-" + name] = b"\x09" + raw[name]
+    return seeds
+
+
+TARGETS = {
+    "fuzz_http1": http1_seeds,
+    "fuzz_server_event": server_event_seeds,
+    "fuzz_timestamp": timestamp_seeds,
+    "fuzz_log_record": log_record_seeds,
+    "fuzz_log_recovery": log_recovery_seeds,
+}
+
+
+def main():
+    for target, make in TARGETS.items():
+        d = os.path.join(CORPUS, target)
+        os.makedirs(d, exist_ok=True)
+        for old in os.listdir(d):
+            os.remove(os.path.join(d, old))
+        seeds = make()
+        for name, data in sorted(seeds.items()):
+            with open(os.path.join(d, name), "wb") as f:
+                f.write(data)
+        print("%-18s %3d seeds, %7d bytes" % (target, len(seeds),
+                                                sum(len(v) for v in seeds.values())))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
