@@ -46,7 +46,7 @@ int tly_cmd_pipeline(int argc, char **argv)
     int batch = 0;
     struct tly_option opts[] = {
         {"data", "TALLY_DATA", TLY_OPT_STRING, "./data", "data directory", &data},
-        {"batch", "TALLY_PIPELINE_BATCH", TLY_OPT_INT, "2000", "records per transaction", &batch},
+        {"batch", "TALLY_PIPELINE_BATCH", TLY_OPT_INT, "2000", "events per transaction", &batch},
     };
     struct tly_args args;
     struct tly_error err;
@@ -67,7 +67,7 @@ int tly_cmd_pipeline(int argc, char **argv)
         .log_dir = log_dir,
         .db_path = db_path,
         .log_retention_ms = 0,
-        .batch_records = batch > 0 ? batch : 1,
+        .batch_events = batch > 0 ? batch : 1,
     };
     struct tly_pipeline *p;
     if (tly_pipeline_open(&p, &pc, &lg, &err) != 0) {

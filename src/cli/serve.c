@@ -153,12 +153,13 @@ static int serve_options(struct serve_config *c, struct tly_option *o)
                                  "7d",
                                  "delete processed log segments older than this (0 = keep all)",
                                  &c->log_retention};
-    o[n++] = (struct tly_option){"pipeline-batch",
-                                 "TALLY_PIPELINE_BATCH",
-                                 TLY_OPT_INT,
-                                 "2000",
-                                 "log records per state-store transaction at most",
-                                 &c->pipeline_batch};
+    o[n++] =
+        (struct tly_option){"pipeline-batch",
+                            "TALLY_PIPELINE_BATCH",
+                            TLY_OPT_INT,
+                            "5000",
+                            "events per state-store transaction (about; a record is never split)",
+                            &c->pipeline_batch};
     return n;
 }
 
@@ -306,7 +307,7 @@ static int run(struct serve *s)
             .log_dir = log_dir,
             .db_path = db_path,
             .log_retention_ms = s->cfg.log_retention,
-            .batch_records = s->cfg.pipeline_batch > 0 ? s->cfg.pipeline_batch : 1,
+            .batch_events = s->cfg.pipeline_batch > 0 ? s->cfg.pipeline_batch : 1,
         };
         struct tly_error err;
         if (tly_pipeline_open(&s->pipeline, &pc, &s->lg, &err) != 0) {

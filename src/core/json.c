@@ -87,7 +87,8 @@ static int check_string(struct check *c)
                 if (c->i + 12 > c->n || c->s[c->i + 6] != '\\' || c->s[c->i + 7] != 'u' ||
                     !is_hex4(c->s + c->i + 8) || hex4(c->s + c->i + 8) < 0xdc00 ||
                     hex4(c->s + c->i + 8) > 0xdfff)
-                    return fail(c, "unpaired UTF-16 surrogate escape (high half without a low half)");
+                    return fail(c,
+                                "unpaired UTF-16 surrogate escape (high half without a low half)");
                 c->i += 6;
             }
             c->i += 6;

@@ -21,8 +21,9 @@
 #include <sys/random.h>
 #include <time.h>
 
-#define READ_BUF_SIZE (64 * 1024)
-#define LINGER_MS     2000
+#define READ_BUF_SIZE       (64 * 1024)
+#define LINGER_MS           2000
+#define PIPELINE_BUFFER_MAX (256 * 1024) /* waiting bytes before reading pauses */
 
 /* Status codes counted per route; anything else counts as "other". */
 static const int counted_status[] = {200, 202, 204, 400, 401, 403, 404, 405, 408,
@@ -54,7 +55,8 @@ struct conn {
     int in_handler;
     int busy; /* inside process(): answers must not re-enter it */
     int reading;
-    int route; /* -1 = none */
+    int peer_eof; /* the peer half-closed while a handler held a request */
+    int route;    /* -1 = none */
     struct tly_route_match match;
     size_t path_len, query_off, query_len;
     uint8_t request_id[16];
@@ -386,7 +388,9 @@ void tly_http_respond(struct tly_http_req *req, int status, const char *ctype, c
     }
     count_status(c->srv, c->route, status);
     int parse_ok = c->h1.error_status == 0;
-    int keep = parse_ok && c->h1.req.keep_alive && !c->srv->shutting_down;
+    int more = c->in_off < c->in.len; /* pipelined bytes wait */
+    int keep =
+        parse_ok && c->h1.req.keep_alive && !c->srv->shutting_down && !(c->peer_eof && !more);
     write_answer(c, status, ctype, body, len, keep);
     if (!keep) {
         linger(c);
@@ -520,23 +524,43 @@ static void stop_reading(struct conn *c)
     }
 }
 
+/* Keeps bytes that arrive while a handler holds a request; reading pauses
+ * once PIPELINE_BUFFER_MAX of them wait. */
+static void keep_pipelined(struct conn *c, const char *p, size_t n)
+{
+    if (n > 0 && tly_buf_append(&c->in, p, n) != 0) {
+        close_conn(c);
+        return;
+    }
+    if (c->in.len - c->in_off > PIPELINE_BUFFER_MAX)
+        stop_reading(c);
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     struct conn *c = s->data;
     if (nread == 0)
         return;
     if (nread < 0) {
+        if (nread == UV_EOF && c->state == CS_HANDLER) {
+            /* The peer sent all it will; it still reads the answer. */
+            c->peer_eof = 1;
+            stop_reading(c);
+            return;
+        }
         close_conn(c);
         return;
     }
     c->srv->bytes_in += (uint64_t)nread;
+    if (c->state == CS_HANDLER) {
+        keep_pipelined(c, buf->base, (size_t)nread);
+        return;
+    }
     if (c->state != CS_READ)
         return; /* LINGER: drop */
     size_t used = process(c, buf->base, (size_t)nread);
     if (c->state == CS_HANDLER) {
-        stop_reading(c);
-        if (used < (size_t)nread && tly_buf_append(&c->in, buf->base + used, nread - used) != 0)
-            close_conn(c);
+        keep_pipelined(c, buf->base + used, (size_t)nread - used);
         return;
     }
     if (c->state == CS_READ)
@@ -566,8 +590,8 @@ static void process_pending(struct conn *c)
     }
     if (c->state != CS_READ)
         return;
-    if (c->srv->shutting_down && c->h1.phase == TLY_H1_IDLE) {
-        close_conn(c);
+    if ((c->srv->shutting_down && c->h1.phase == TLY_H1_IDLE) || c->peer_eof) {
+        close_conn(c); /* nothing more can come to complete a request */
         return;
     }
     start_reading(c);

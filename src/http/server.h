@@ -3,9 +3,10 @@
  * routing (router.h), answers, timeouts, limits and graceful shutdown.
  *
  * A connection handles one request at a time: while a handler holds a
- * request the connection reads nothing more, and pipelined bytes already
- * received wait, so answers always go out in request order and a slow
- * handler bounds the memory a connection can take.
+ * request, bytes that arrive are kept (reading pauses once 256 KiB wait)
+ * and parsed after the answer, so answers always go out in request order
+ * and a slow handler bounds the memory a connection can take. A peer that
+ * half-closes still gets the answers to what it sent.
  *
  * A handler must answer exactly once with tly_http_respond (directly, or
  * later from the loop thread, e.g. when the event log has made the record

@@ -6,8 +6,14 @@
  * by one side: `inflight_*` and `accepting` by the loop thread; the segment
  * writer and the arrays by the writer thread; metrics are atomics.
  *
- * Invariant: an append is in exactly one of {pending queue, the writer's
- * current group, done list} from tly_log_append until its `done` runs.
+ * Appends made during one turn of the loop are collected on a loop-only
+ * list and handed to the writer together by a uv_check callback (after the
+ * loop has run its I/O callbacks): one lock and one wake-up per turn, and
+ * groups as large as what arrived together.
+ *
+ * Invariant: an append is in exactly one of {the loop's list, pending
+ * queue, the writer's current group, done list} from tly_log_append until
+ * its `done` runs.
  */
 #include "log/log.h"
 #include "core/metrics.h"
@@ -25,6 +31,7 @@ struct tly_log {
     const struct tly_logger *lg;
     uv_loop_t *loop;
     uv_async_t async;
+    uv_check_t check; /* hands the loop's list to the writer once per turn */
     uv_thread_t thread;
     int started;
 
@@ -35,6 +42,7 @@ struct tly_log {
     int stopping;                                 /* under mu */
 
     /* Loop thread. */
+    struct tly_log_append *local_head, *local_tail; /* not yet handed over */
     size_t inflight_records, inflight_bytes;
     size_t max_records, max_bytes;
     int accepting;
@@ -210,6 +218,27 @@ static void on_async(uv_async_t *h)
     deliver_done(h->data);
 }
 
+/* Loop thread: hand this turn's appends to the writer. */
+static void hand_over(struct tly_log *log)
+{
+    if (log->local_head == NULL)
+        return;
+    uv_mutex_lock(&log->mu);
+    if (log->q_tail != NULL)
+        log->q_tail->next = log->local_head;
+    else
+        log->q_head = log->local_head;
+    log->q_tail = log->local_tail;
+    uv_cond_signal(&log->cond);
+    uv_mutex_unlock(&log->mu);
+    log->local_head = log->local_tail = NULL;
+}
+
+static void on_check(uv_check_t *h)
+{
+    hand_over(h->data);
+}
+
 int tly_log_start(struct tly_log *log, uv_loop_t *loop)
 {
     log->loop = loop;
@@ -217,8 +246,13 @@ int tly_log_start(struct tly_log *log, uv_loop_t *loop)
     if (rc != 0)
         return TLY_EIO;
     log->async.data = log;
+    uv_check_init(loop, &log->check);
+    log->check.data = log;
+    uv_check_start(&log->check, on_check);
+    uv_unref((uv_handle_t *)&log->check);
     if (uv_thread_create(&log->thread, writer_main, log) != 0) {
         uv_close((uv_handle_t *)&log->async, NULL);
+        uv_close((uv_handle_t *)&log->check, NULL);
         return TLY_EIO;
     }
     log->started = 1;
@@ -240,16 +274,11 @@ int tly_log_append(struct tly_log *log, struct tly_log_append *a)
     log->inflight_records++;
     log->inflight_bytes += a->len;
     a->next = NULL;
-    uv_mutex_lock(&log->mu);
-    int wake = log->q_head == NULL;
-    if (log->q_tail != NULL)
-        log->q_tail->next = a;
+    if (log->local_tail != NULL)
+        log->local_tail->next = a;
     else
-        log->q_head = a;
-    log->q_tail = a;
-    if (wake)
-        uv_cond_signal(&log->cond);
-    uv_mutex_unlock(&log->mu);
+        log->local_head = a;
+    log->local_tail = a;
     return 0;
 }
 
@@ -258,6 +287,7 @@ void tly_log_stop(struct tly_log *log)
     if (log == NULL || !log->started)
         return;
     log->accepting = 0;
+    hand_over(log);
     uv_mutex_lock(&log->mu);
     log->stopping = 1;
     uv_cond_signal(&log->cond);
@@ -266,6 +296,7 @@ void tly_log_stop(struct tly_log *log)
     log->started = 0;
     deliver_done(log);
     uv_close((uv_handle_t *)&log->async, NULL);
+    uv_close((uv_handle_t *)&log->check, NULL);
 }
 
 int tly_log_ready(const struct tly_log *log)

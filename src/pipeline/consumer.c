@@ -2,7 +2,7 @@
  * The consumer thread and its batch loop (see pipeline.h).
  *
  * Loop: wait until the log is durable past the position; open a
- * transaction; process up to batch_records records (or 50 ms worth);
+ * transaction; process records until batch_events items (or 50 ms worth);
  * write the new position; commit. On a store error the transaction is
  * rolled back and the reader goes back to the committed position; after
  * repeated errors the pipeline enters FAILED. A record that fails its
@@ -18,7 +18,8 @@
 #include <string.h>
 
 #define BATCH_MAX_MS        50
-#define RETENTION_EVERY_MS  (60 * 1000)
+#define RETENTION_EVERY_MS  (10 * 60 * 1000)
+#define RETENTION_FIRST_MS  (60 * 1000) /* not at start: restarts stay quick */
 #define CHECKPOINT_EVERY_MS 1000
 #define STORE_RETRIES       5
 
@@ -120,8 +121,42 @@ int tly_pipeline_open(struct tly_pipeline **out, const struct tly_pipeline_confi
     return 0;
 }
 
-/* One transaction: up to batch_records records below `end`. Returns the
+static uint64_t items_done(struct tly_pipeline *p)
+{
+    return tly_counter_get(&p->n_processed) + tly_counter_get(&p->n_duplicates) +
+           tly_counter_get(&p->n_failed);
+}
+
+/* One transaction: records below `end` until batch_events items. Returns the
  * number of records processed (>= 0) or an error. */
+/* The counters a batch moves, so a rolled-back batch can put them back. */
+struct counts {
+    uint64_t records, processed, duplicates, failed, replayed;
+    uint64_t reason[TLY_FAIL_REASON_COUNT];
+};
+
+static void counts_save(struct tly_pipeline *p, struct counts *c)
+{
+    c->records = tly_counter_get(&p->n_records);
+    c->processed = tly_counter_get(&p->n_processed);
+    c->duplicates = tly_counter_get(&p->n_duplicates);
+    c->failed = tly_counter_get(&p->n_failed);
+    c->replayed = tly_counter_get(&p->n_replayed);
+    for (int r = 0; r < TLY_FAIL_REASON_COUNT; r++)
+        c->reason[r] = tly_counter_get(&p->n_reason[r]);
+}
+
+static void counts_restore(struct tly_pipeline *p, const struct counts *c)
+{
+    atomic_store(&p->n_records, c->records);
+    atomic_store(&p->n_processed, c->processed);
+    atomic_store(&p->n_duplicates, c->duplicates);
+    atomic_store(&p->n_failed, c->failed);
+    atomic_store(&p->n_replayed, c->replayed);
+    for (int r = 0; r < TLY_FAIL_REASON_COUNT; r++)
+        atomic_store(&p->n_reason[r], c->reason[r]);
+}
+
 static long run_batch(struct tly_pipeline *p, uint64_t end)
 {
     int rc = ensure_reader(p);
@@ -135,32 +170,38 @@ static long run_batch(struct tly_pipeline *p, uint64_t end)
             p->settings[i].loaded = 0; /* settings may have changed */
     }
     uint64_t t0 = uv_hrtime();
+    struct counts before;
+    counts_save(p, &before);
     if (tly_state_begin(p->state) != 0)
         return TLY_EIO;
     long n = 0;
+    uint64_t items0 = items_done(p);
+    int read_rc = 1, store_rc = 0;
     struct tly_record rec;
     uint64_t off;
-    while (n < p->cfg.batch_records) {
-        rc = tly_log_reader_next(p->reader, &rec, &off);
-        if (rc != 1)
+    while (items_done(p) - items0 < (uint64_t)p->cfg.batch_events) {
+        read_rc = tly_log_reader_next(p->reader, &rec, &off);
+        if (read_rc != 1)
             break;
-        rc = tly_pipeline_process(p, &rec, off);
-        if (rc != 0)
+        store_rc = tly_pipeline_process(p, &rec, off);
+        if (store_rc != 0)
             break;
         n++;
-        if ((n & 63) == 0 && uv_hrtime() - t0 > (uint64_t)BATCH_MAX_MS * 1000000)
+        if (uv_hrtime() - t0 > (uint64_t)BATCH_MAX_MS * 1000000)
             break;
     }
-    int read_error = rc == TLY_ECORRUPT || rc == TLY_EIO;
-    if (rc < 0 && !read_error) {
+    if (store_rc != 0) {
+        /* Nothing of this batch happened: the caller rewinds the reader. */
         tly_state_rollback(p->state);
-        return rc; /* store error */
+        counts_restore(p, &before);
+        return store_rc;
     }
-    /* Commit what was processed: on a read error, up to the bad record. */
+    /* Commit what was processed: after a read error, up to the bad record. */
     uint64_t pos = tly_log_reader_position(p->reader);
     if (n > 0 && (tly_state_set_position(p->state, TLY_CONSUMER_NAME, pos) != 0 ||
                   tly_state_commit(p->state) != 0)) {
         tly_state_rollback(p->state);
+        counts_restore(p, &before);
         return TLY_EIO;
     }
     if (n == 0)
@@ -173,12 +214,12 @@ static long run_batch(struct tly_pipeline *p, uint64_t end)
         tly_histogram_observe(&p->batch_seconds, (double)(uv_hrtime() - t0) / 1e9);
         tly_histogram_observe(&p->batch_records, (double)n);
     }
-    if (read_error) {
+    if (read_rc < 0) {
         atomic_store(&p->failed, 1);
         tly_log_error(p->lg, "pipeline stopped: unreadable record in the event log",
                       "offset=%" PRIu64 " error=\"%s\" hint=\"tallyd log verify\"", pos,
-                      tly_strerror(rc));
-        return rc;
+                      tly_strerror(read_rc));
+        return read_rc;
     }
     return n;
 }
@@ -271,7 +312,7 @@ static void checkpointer_main(void *arg)
 
 int tly_pipeline_start(struct tly_pipeline *p)
 {
-    p->last_retention = 0;
+    p->last_retention = tly_now_ms() - RETENTION_EVERY_MS + RETENTION_FIRST_MS;
     if (uv_thread_create(&p->thread, consumer_main, p) != 0)
         return TLY_EIO;
     p->started = 1;

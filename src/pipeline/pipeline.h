@@ -33,7 +33,7 @@ struct tly_pipeline_config {
     const char *log_dir;
     const char *db_path;
     uint64_t log_retention_ms; /* delete segments behind the position and older */
-    int batch_records;         /* records per transaction at most */
+    int batch_events;          /* events (items) per transaction, about */
 };
 
 /* Opens the state store and counts the backlog. Call before the log

@@ -10,7 +10,8 @@
 
 struct walk {
     size_t keys;
-    size_t bytes;
+    size_t bytes;             /* exact, except fractions counted as 24 (see approx) */
+    int approx;               /* some number's size is an upper bound */
     const char *bad_utf8_key; /* set when a key or string is not UTF-8 */
     int too_deep;
 };
@@ -31,10 +32,12 @@ static size_t json_string_size(const char *s, size_t n)
 
 /* Bytes a number takes as JSON: exact for integers below 1e15, an upper
  * bound (24, "-1.2345678901234567e-308") for the rest. */
-static size_t number_size(double d)
+static size_t number_size(double d, int *approx)
 {
-    if (d != d || d >= 1e15 || d <= -1e15 || d != (double)(int64_t)d)
+    if (d != d || d >= 1e15 || d <= -1e15 || d != (double)(int64_t)d) {
+        *approx = 1;
         return 24;
+    }
     int64_t v = (int64_t)d;
     size_t n = v < 0 ? 2 : 1;
     for (v = v < 0 ? -v : v; v >= 10; v /= 10)
@@ -52,7 +55,7 @@ static void walk_value(struct walk *w, const cJSON *v, int depth)
         return;
     }
     if (cJSON_IsNumber(v)) {
-        w->bytes += number_size(v->valuedouble);
+        w->bytes += number_size(v->valuedouble, &w->approx);
         return;
     }
     if (cJSON_IsBool(v)) {
@@ -91,8 +94,16 @@ static void walk_value(struct walk *w, const cJSON *v, int depth)
 
 static int check_object(const cJSON *obj, const char *field, struct tly_failure *f)
 {
-    struct walk w = {0, 0, NULL, 0};
+    struct walk w = {0, 0, 0, NULL, 0};
     walk_value(&w, obj, 1);
+    if (!w.too_deep && w.bytes > TLY_PROPS_MAX_BYTES && w.approx) {
+        /* Over the limit only by the estimate: measure exactly (rare). */
+        char *text = cJSON_PrintUnformatted(obj);
+        if (text != NULL) {
+            w.bytes = strlen(text);
+            cJSON_free(text);
+        }
+    }
     if (w.too_deep)
         return tly_fail(f, TLY_FAIL_TOO_LARGE, field, "%s: nested deeper than %d levels", field,
                         TLY_PROPS_MAX_DEPTH);

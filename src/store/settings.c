@@ -20,12 +20,15 @@ void tly_settings_default(struct tly_tenant_settings *s)
 static int seconds_field(const cJSON *v, const char *name, int64_t min_s, int64_t max_s,
                          int64_t *out_ms, struct tly_error *err)
 {
-    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int64_t)v->valuedouble)
+    if (!cJSON_IsNumber(v))
         return tly_error_set(err, TLY_EINVAL, name, "%s: expected a whole number of seconds", name);
-    int64_t s = (int64_t)v->valuedouble;
-    if (s < min_s || s > max_s)
+    double d = v->valuedouble; /* range first: casting a huge double is undefined */
+    if (!(d >= (double)min_s && d <= (double)max_s))
         return tly_error_set(err, TLY_EINVAL, name, "%s: must be between %lld and %lld", name,
                              (long long)min_s, (long long)max_s);
+    int64_t s = (int64_t)d;
+    if ((double)s != d)
+        return tly_error_set(err, TLY_EINVAL, name, "%s: expected a whole number of seconds", name);
     *out_ms = s * 1000;
     return 0;
 }

@@ -217,7 +217,7 @@ int tly_state_record_event(struct tly_state *st, const struct tly_event_row *row
     sqlite3_clear_bindings(s);
     if (rc != SQLITE_ROW)
         return TLY_EIO;
-    if (row->received_at - first < window_ms) {
+    if (window_ms > 0 && row->received_at - first < window_ms) {
         s = st->st[S_EV_DUP];
         sqlite3_bind_int64(s, 1, row->tenant);
         sqlite3_bind_text(s, 2, row->event_id, -1, SQLITE_STATIC);

@@ -51,7 +51,8 @@ struct tly_event_row {
 
 /* Records a processed event. When (tenant, event_id) was recorded less than
  * window_ms earlier (by receive time) it is a duplicate instead: counted on
- * the first one, *dup = 1. After the window the id counts as new again. */
+ * the first one, *dup = 1. After the window the id counts as new again;
+ * a window of 0 turns dedupe off. */
 int tly_state_record_event(struct tly_state *st, const struct tly_event_row *row, int64_t window_ms,
                            int *dup);
 

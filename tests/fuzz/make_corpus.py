@@ -388,12 +388,31 @@ def log_recovery_seeds():
     return seeds
 
 
+def server_adapter_seeds():
+    """Byte 0: bit 0 = batch record, bits 1-7 = receive-time shift in days."""
+    events = server_event_seeds()
+    seeds = {}
+    for name, body in events.items():
+        seeds["single-" + name] = b"\x00" + body
+    good = [json.loads(v) for k, v in sorted(events.items()) if k.startswith("fixture")]
+    mixed = [json.loads(v) for k, v in sorted(events.items())
+             if k.startswith(("missing-", "number-", "timestamp-", "long-"))][:40]
+    seeds["batch-good"] = b"\x01" + compact({"events": good * 3})
+    seeds["batch-mixed"] = b"\x01" + compact({"events": good + mixed})
+    seeds["batch-late-receive"] = b"\xff" + compact({"events": good})
+    seeds["batch-not-object"] = b"\x01" + b"[1,2,3]"
+    seeds["batch-empty"] = b"\x01" + compact({"events": []})
+    seeds["batch-bad-json"] = b"\x01" + b'{"events":[{"event_id":'
+    return seeds
+
+
 TARGETS = {
     "fuzz_http1": http1_seeds,
     "fuzz_server_event": server_event_seeds,
     "fuzz_timestamp": timestamp_seeds,
     "fuzz_log_record": log_record_seeds,
     "fuzz_log_recovery": log_recovery_seeds,
+    "fuzz_server_adapter": server_adapter_seeds,
 }
 
 

@@ -34,7 +34,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 dict_for() {
   case $1 in
     fuzz_http1) echo "$here/http.dict" ;;
-    fuzz_server_event) echo "$here/json.dict" ;;
+    fuzz_server_event | fuzz_server_adapter) echo "$here/json.dict" ;;
     fuzz_timestamp) echo "$here/timestamp.dict" ;;
     *) echo "" ;;
   esac

@@ -61,14 +61,36 @@ def dumped_event_ids(data):
     return ids
 
 
-def event(event_id, user="user-1", name="order_placed", **props):
+def iso_now(offset_s=0.0):
+    """The current time (plus offset_s) as ISO-8601 UTC with milliseconds."""
+    t = time.time() + offset_s
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%03dZ" % (int(t * 1000) % 1000)
+
+
+def event(event_id, user="user-1", name="order_placed", ts=None, **props):
     return {
         "event_id": event_id,
         "event_name": name,
         "user_id": user,
-        "timestamp": "2026-03-14T09:26:53.589Z",
+        "timestamp": ts or iso_now(),
         "event_properties": props or {"amount": 120},
     }
+
+
+def admin(key):
+    return {"Authorization": "Bearer " + key}
+
+
+def wait_for(check, timeout=20, what="condition"):
+    """Polls check() until it returns a true value; returns it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = check()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(0.05)
 
 
 _live = []  # daemons started by the running test, killed if it fails
@@ -139,6 +161,24 @@ class Daemon:
     def post(self, path, body, key):
         return self.request("POST", path, body,
                             {"X-API-KEY": key, "Content-Type": "application/json"})
+
+    def get_json(self, path, key):
+        """GET with an admin key: (status, parsed JSON)."""
+        status, _, body = self.request("GET", path, headers=admin(key))
+        return status, json.loads(body)
+
+    def send_json(self, method, path, body, key):
+        status, _, answer = self.request(method, path, body, admin(key))
+        return status, json.loads(answer)
+
+    def caught_up(self):
+        """True once the pipeline has processed everything durable."""
+        m = self.metrics()
+        return m.get("tally_pipeline_lag_bytes", 1) == 0 and \
+            m.get("tally_pipeline_position_bytes", -1) == m["tally_log_durable_offset_bytes"]
+
+    def wait_processed(self, timeout=30):
+        wait_for(self.caught_up, timeout, "the pipeline to catch up")
 
     def metrics(self):
         status, _, body = self.request("GET", "/metrics")

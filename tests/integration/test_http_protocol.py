@@ -3,6 +3,7 @@ request order, including durable POSTs between instant GETs), chunked
 request bodies, Expect: 100-continue, HTTP/1.0."""
 
 import json
+import socket
 
 from harness import Daemon, create_tenant, dump, event, raw_request, read_response, run, wait_closed
 
@@ -66,6 +67,24 @@ def test_pipelined_bytes_split_at_every_point(data):
         assert (st1, st2) == (200, 200), cut
         s.close()
     assert d.stop() == 0
+
+
+def test_half_close_still_gets_every_answer(data):
+    t = create_tenant(data)
+    d = Daemon(data)
+    key = {"X-API-KEY": t["write_key"]}
+    s = d.sock()
+    s.sendall(b"".join(raw_request("POST", "/server/v4", event("hc-%d" % i), key)
+                       for i in range(3)))
+    s.shutdown(socket.SHUT_WR)  # "that is all I will send"
+    rest, statuses = b"", []
+    for _ in range(3):
+        status, _, _, rest = read_response(s, rest)
+        statuses.append(status)
+    assert statuses == [200, 200, 200]
+    assert wait_closed(s)
+    assert d.stop() == 0
+    assert len(dump(data)) == 3
 
 
 def test_chunked_body(data):

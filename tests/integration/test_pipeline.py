@@ -1,0 +1,217 @@
+"""The processing pipeline through the real daemon: events become
+processed, a resent id is a duplicate, bad items of a batch are failed
+events with their index and reason, replay after a settings change
+processes them exactly once, events not yet reached are `accepted`,
+registration can be required, and every answer is tenant-scoped."""
+
+import json
+import time
+
+from harness import Daemon, admin, create_tenant, event, iso_now, run, wait_for
+
+
+def test_processed_and_duplicate(data):
+    t = create_tenant(data)
+    d = Daemon(data)
+    ev = event("p-1", user="u-7", amount=349.5, city="BLR")
+    assert d.post("/server/v4", json.dumps(ev), t["write_key"])[0] == 200
+    assert d.post("/server/v4/batch", {"events": [event("p-2", user="u-7")]}, t["write_key"])[0] == 200
+    d.wait_processed()
+    status, e = d.get_json("/v1/events/p-1", t["admin_key"])
+    assert status == 200 and e["status"] == "processed" and e["duplicates"] == 0, e
+    got = e["event"]
+    assert (got["event_id"], got["event_name"], got["user_id"], got["source"]) == \
+        ("p-1", "order_placed", "u-7", "server")
+    assert got["properties"] == {"amount": 349.5, "city": "BLR"} and got["kind"] == "track"
+    assert got["timestamp"] == ev["timestamp"]
+    # Sent again (alone and inside a batch): a duplicate, never applied twice.
+    assert d.post("/server/v4", json.dumps(ev), t["write_key"])[0] == 200
+    assert d.post("/server/v4/batch", {"events": [ev]}, t["write_key"])[0] == 200
+    d.wait_processed()
+    status, e = d.get_json("/v1/events/p-1", t["admin_key"])
+    assert e["status"] == "duplicate" and e["duplicates"] == 2 and e["last_duplicate_at"], e
+    status, u = d.get_json("/v1/users/u-7/events", t["admin_key"])
+    assert [x["event_id"] for x in u["events"]] == ["p-2", "p-1"]  # newest first, once each
+    m = d.metrics()
+    assert m['tally_pipeline_events_total{result="processed"}'] == 2
+    assert m['tally_pipeline_events_total{result="duplicate"}'] == 2
+    assert d.stop() == 0
+
+
+def test_batch_with_bad_items_and_replay_after_fix(data):
+    t = create_tenant(data)
+    d = Daemon(data)
+    old = event("b-old", ts=iso_now(-40 * 86400))   # past the 30-day horizon
+    future = event("b-future", ts=iso_now(3 * 86400))  # more than a day ahead
+    deep = event("b-deep", nest={"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": 1}}}}}}}})
+    events = [event("b-0"), old, event("b-2"), future, deep, event("b-5")]
+    status, _, answer = d.post("/server/v4/batch", {"events": events}, t["write_key"])
+    assert status == 200 and json.loads(answer)["accepted"] == 6  # all pass the fast checks
+    d.wait_processed()
+    status, page = d.get_json("/v1/failed-events", t["admin_key"])
+    rows = {r["event_id"]: r for r in page["failed_events"]}
+    assert set(rows) == {"b-old", "b-future", "b-deep"}, page
+    assert (rows["b-old"]["index"], rows["b-old"]["reason"]) == (1, "timestamp_too_old")
+    assert (rows["b-future"]["index"], rows["b-future"]["reason"]) == (3, "timestamp_in_future")
+    assert (rows["b-deep"]["index"], rows["b-deep"]["reason"]) == (4, "too_large")
+    assert rows["b-old"]["item"] == old and rows["b-old"]["status"] == "failed"
+    for good in ("b-0", "b-2", "b-5"):
+        assert d.get_json("/v1/events/" + good, t["admin_key"])[1]["status"] == "processed"
+    status, e = d.get_json("/v1/events/b-old", t["admin_key"])
+    assert e["status"] == "failed" and e["reason"] == "timestamp_too_old" and "horizon" in e["message"]
+    # Filters.
+    status, only = d.get_json("/v1/failed-events?reason=timestamp_in_future", t["admin_key"])
+    assert [r["event_id"] for r in only["failed_events"]] == ["b-future"]
+    status, err = d.get_json("/v1/failed-events?reason=nonsense", t["admin_key"])
+    assert status == 400 and err["field"] == "reason"
+    # The tenant widens its horizon; replaying processes the old event once.
+    status, s = d.send_json("PUT", "/v1/settings", {"timestamp_horizon_seconds": 90 * 86400},
+                            t["admin_key"])
+    assert status == 200 and s["timestamp_horizon_seconds"] == 90 * 86400
+    status, r = d.send_json("POST", "/v1/failed-events/replay", {"reason": "timestamp_too_old"},
+                            t["admin_key"])
+    assert status == 200 and r["replaying"] == 1, r
+    d.wait_processed()
+    status, e = d.get_json("/v1/events/b-old", t["admin_key"])
+    assert e["status"] == "processed" and e["index"] == 1, e
+    # Replaying it again (by id) does nothing: it is no longer failed.
+    status, r2 = d.send_json("POST", "/v1/failed-events/replay",
+                             {"ids": [rows["b-old"]["id"]]}, t["admin_key"])
+    assert status == 200 and r2["replaying"] == 0
+    d.wait_processed()
+    assert d.get_json("/v1/events/b-old", t["admin_key"])[1]["duplicates"] == 0
+    status, all_rows = d.get_json("/v1/failed-events?status=all", t["admin_key"])
+    statuses = {r["event_id"]: r["status"] for r in all_rows["failed_events"]}
+    assert statuses == {"b-old": "replayed", "b-future": "failed", "b-deep": "failed"}
+    assert d.stop() == 0
+
+
+def test_replay_still_failing_counts_attempts(data):
+    t = create_tenant(data)
+    d = Daemon(data)
+    d.post("/server/v4", json.dumps(event("f-1", ts=iso_now(3 * 86400))), t["write_key"])
+    d.wait_processed()
+    fid = d.get_json("/v1/failed-events", t["admin_key"])[1]["failed_events"][0]["id"]
+    status, r = d.send_json("POST", "/v1/failed-events/replay", {"ids": [fid]}, t["admin_key"])
+    assert r["replaying"] == 1
+    d.wait_processed()
+    row = d.get_json("/v1/failed-events", t["admin_key"])[1]["failed_events"][0]
+    assert row["status"] == "failed" and row["attempts"] == 2
+    assert d.stop() == 0
+
+
+def test_accepted_until_the_pipeline_reaches_it(data):
+    t = create_tenant(data)
+    d = Daemon(data, "--no-pipeline")
+    assert d.post("/server/v4", json.dumps(event("waiting-1")), t["write_key"])[0] == 200
+    status, e = d.get_json("/v1/events/waiting-1", t["admin_key"])
+    assert status == 200 and e["status"] == "accepted" and e["offset"] == 0, e
+    status, e = d.get_json("/v1/events/never-sent", t["admin_key"])
+    assert status == 404 and e["error"] == "not_found"
+    assert d.stop() == 0
+    d = Daemon(data)  # with the pipeline: it catches up on start
+    d.wait_processed()
+    assert d.get_json("/v1/events/waiting-1", t["admin_key"])[1]["status"] == "processed"
+    assert d.stop() == 0
+
+
+def test_require_registration(data):
+    t = create_tenant(data)
+    d = Daemon(data)
+    status, _ = d.send_json("PUT", "/v1/settings", {"require_registration": True}, t["admin_key"])
+    assert status == 200
+    d.post("/server/v4", json.dumps(event("r-1", user="stranger")), t["write_key"])
+    d.wait_processed()
+    status, e = d.get_json("/v1/events/r-1", t["admin_key"])
+    assert e["status"] == "failed" and e["reason"] == "unknown_user", e
+    status, u = d.send_json("PUT", "/v1/users/stranger", {"plan": "gold"}, t["admin_key"])
+    assert status == 201 and u == {"user_id": "stranger", "registered": True, "created": True}
+    status, u = d.send_json("PUT", "/v1/users/stranger", {"plan": "platinum"}, t["admin_key"])
+    assert status == 200 and u["created"] is False
+    status, u = d.get_json("/v1/users/stranger", t["admin_key"])
+    assert u["registered"] is True and u["attributes"] == {"plan": "platinum"}
+    d.send_json("POST", "/v1/failed-events/replay", {"reason": "unknown_user"}, t["admin_key"])
+    d.wait_processed()
+    assert d.get_json("/v1/events/r-1", t["admin_key"])[1]["status"] == "processed"
+    assert d.stop() == 0
+
+
+def test_users_are_created_by_events(data):
+    t = create_tenant(data)
+    d = Daemon(data)
+    d.post("/server/v4", json.dumps(event("c-1", user="new-user")), t["write_key"])
+    d.wait_processed()
+    status, u = d.get_json("/v1/users/new-user", t["admin_key"])
+    assert status == 200 and u["registered"] is False
+    assert d.get_json("/v1/users/nobody", t["admin_key"])[0] == 404
+    status, e = d.get_json("/v1/users/new-user/events?limit=0", t["admin_key"])
+    assert status == 400 and e["field"] == "limit"
+    assert d.stop() == 0
+
+
+def test_management_api_is_tenant_scoped(data):
+    a = create_tenant(data, "a")
+    b = create_tenant(data, "b")
+    d = Daemon(data)
+    d.post("/server/v4", json.dumps(event("iso-1", user="shared-name")), a["write_key"])
+    d.post("/server/v4", json.dumps(event("iso-bad", ts="2001-01-01T00:00:00Z")), a["write_key"])
+    d.wait_processed()
+    assert d.get_json("/v1/events/iso-1", a["admin_key"])[0] == 200
+    assert d.get_json("/v1/events/iso-1", b["admin_key"])[0] == 404
+    assert d.get_json("/v1/users/shared-name", b["admin_key"])[0] == 404
+    assert d.get_json("/v1/failed-events", b["admin_key"])[1]["failed_events"] == []
+    # B cannot replay A's failed event by id.
+    fid = d.get_json("/v1/failed-events", a["admin_key"])[1]["failed_events"][0]["id"]
+    assert d.send_json("POST", "/v1/failed-events/replay", {"ids": [fid]}, b["admin_key"])[1][
+        "replaying"] == 0
+    # Keys: a write key is not an admin key; no key is no answer.
+    status, _, _ = d.request("GET", "/v1/events/iso-1", headers=admin(a["write_key"]))
+    assert status == 401
+    assert d.request("GET", "/v1/events/iso-1")[0] == 401
+    assert d.stop() == 0
+
+
+def test_failed_events_pages_and_settings_errors(data):
+    t = create_tenant(data)
+    d = Daemon(data)
+    bad = [event("pg-%d" % i, ts="2001-01-01T00:00:00Z") for i in range(7)]
+    d.post("/server/v4/batch", {"events": bad}, t["write_key"])
+    d.wait_processed()
+    seen, cursor = [], None
+    while True:
+        path = "/v1/failed-events?limit=3" + ("&cursor=" + cursor if cursor else "")
+        status, page = d.get_json(path, t["admin_key"])
+        assert status == 200
+        seen += [r["event_id"] for r in page["failed_events"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == ["pg-%d" % i for i in reversed(range(7))]
+    for body, field in [({"dedupe_window_seconds": -1}, "dedupe_window_seconds"),
+                        ({"require_registration": "yes"}, "require_registration"),
+                        ({"colour": "blue"}, "colour")]:
+        status, e = d.send_json("PUT", "/v1/settings", body, t["admin_key"])
+        assert status == 400 and e["field"] == field, e
+    status, s = d.get_json("/v1/settings", t["admin_key"])
+    assert s == {"dedupe_window_seconds": 604800, "timestamp_horizon_seconds": 2592000,
+                 "require_registration": False}
+    assert d.stop() == 0
+
+
+def test_lag_metrics(data):
+    t = create_tenant(data)
+    d = Daemon(data, "--no-pipeline")
+    for i in range(5):
+        d.post("/server/v4", json.dumps(event("lag-%d" % i)), t["write_key"])
+    assert d.stop() == 0
+    d = Daemon(data)
+    d.wait_processed()
+    m = d.metrics()
+    assert m["tally_pipeline_records_total"] == 5 and m["tally_pipeline_lag_records"] == 0
+    assert m["tally_pipeline_running"] == 1
+    assert 'msg="pipeline open" position=0' in d.stderr() and "backlog_records=5" in d.stderr()
+    assert d.stop() == 0
+
+
+if __name__ == "__main__":
+    run(globals())
