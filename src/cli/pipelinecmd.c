@@ -67,6 +67,7 @@ int tly_cmd_pipeline(int argc, char **argv)
         .log_dir = log_dir,
         .db_path = db_path,
         .log_retention_ms = 0,
+        .retention_every_ms = UINT64_MAX / 2000000, /* never, in one catch-up */
         .batch_events = batch > 0 ? batch : 1,
     };
     struct tly_pipeline *p;

@@ -43,7 +43,7 @@ struct serve_config {
     int queue_records;
     int no_bootstrap;
     int no_pipeline;
-    uint64_t log_retention;
+    uint64_t log_retention, retention_interval;
     int pipeline_batch;
 };
 
@@ -153,6 +153,12 @@ static int serve_options(struct serve_config *c, struct tly_option *o)
                                  "7d",
                                  "delete processed log segments older than this (0 = keep all)",
                                  &c->log_retention};
+    o[n++] = (struct tly_option){"retention-interval",
+                                 "TALLY_RETENTION_INTERVAL",
+                                 TLY_OPT_MS,
+                                 "10m",
+                                 "how often retention runs (log segments, dedupe window)",
+                                 &c->retention_interval};
     o[n++] =
         (struct tly_option){"pipeline-batch",
                             "TALLY_PIPELINE_BATCH",
@@ -307,6 +313,7 @@ static int run(struct serve *s)
             .log_dir = log_dir,
             .db_path = db_path,
             .log_retention_ms = s->cfg.log_retention,
+            .retention_every_ms = s->cfg.retention_interval > 0 ? s->cfg.retention_interval : 1,
             .batch_events = s->cfg.pipeline_batch > 0 ? s->cfg.pipeline_batch : 1,
         };
         struct tly_error err;

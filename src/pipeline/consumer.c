@@ -18,8 +18,6 @@
 #include <string.h>
 
 #define BATCH_MAX_MS        50
-#define RETENTION_EVERY_MS  (10 * 60 * 1000)
-#define RETENTION_FIRST_MS  (60 * 1000) /* not at start: restarts stay quick */
 #define CHECKPOINT_EVERY_MS 1000
 #define STORE_RETRIES       5
 
@@ -247,6 +245,11 @@ int tly_pipeline_catch_up(struct tly_pipeline *p, uint64_t end)
     return 0;
 }
 
+static uint64_t retention_wait_ns(const struct tly_pipeline *p)
+{
+    return p->cfg.retention_every_ms * 1000000;
+}
+
 static void consumer_main(void *arg)
 {
     struct tly_pipeline *p = arg;
@@ -254,14 +257,14 @@ static void consumer_main(void *arg)
     for (;;) {
         uv_mutex_lock(&p->mu);
         while (!p->stopping && atomic_load(&p->durable_end) <= p->position)
-            if (uv_cond_timedwait(&p->cond, &p->mu, (uint64_t)RETENTION_EVERY_MS * 1000000) != 0)
+            if (uv_cond_timedwait(&p->cond, &p->mu, retention_wait_ns(p)) != 0)
                 break; /* timed out: time for retention */
         int stopping = p->stopping;
         uv_mutex_unlock(&p->mu);
         if (stopping)
             break;
         int64_t now = tly_now_ms();
-        if (now - p->last_retention >= RETENTION_EVERY_MS) {
+        if (now - p->last_retention >= (int64_t)p->cfg.retention_every_ms) {
             p->last_retention = now;
             tly_pipeline_retention(p, now);
         }
@@ -312,7 +315,7 @@ static void checkpointer_main(void *arg)
 
 int tly_pipeline_start(struct tly_pipeline *p)
 {
-    p->last_retention = tly_now_ms() - RETENTION_EVERY_MS + RETENTION_FIRST_MS;
+    p->last_retention = tly_now_ms(); /* not at start: restarts stay quick */
     if (uv_thread_create(&p->thread, consumer_main, p) != 0)
         return TLY_EIO;
     p->started = 1;

@@ -32,8 +32,9 @@ struct tly_pipeline;
 struct tly_pipeline_config {
     const char *log_dir;
     const char *db_path;
-    uint64_t log_retention_ms; /* delete segments behind the position and older */
-    int batch_events;          /* events (items) per transaction, about */
+    uint64_t log_retention_ms;   /* delete segments behind the position and older */
+    uint64_t retention_every_ms; /* how often retention runs (first: after one) */
+    int batch_events;            /* events (items) per transaction, about */
 };
 
 /* Opens the state store and counts the backlog. Call before the log

@@ -5,9 +5,10 @@ processes them exactly once, events not yet reached are `accepted`,
 registration can be required, and every answer is tenant-scoped."""
 
 import json
+import os
 import time
 
-from harness import Daemon, admin, create_tenant, event, iso_now, run, wait_for
+from harness import Daemon, admin, create_tenant, event, iso_now, run, tallyd, wait_for
 
 
 def test_processed_and_duplicate(data):
@@ -211,6 +212,31 @@ def test_lag_metrics(data):
     assert m["tally_pipeline_running"] == 1
     assert 'msg="pipeline open" position=0' in d.stderr() and "backlog_records=5" in d.stderr()
     assert d.stop() == 0
+
+
+def test_retention_deletes_processed_segments_and_prunes_dedupe(data):
+    t = create_tenant(data)
+    d = Daemon(data, "--segment-size", "4k", "--log-retention", "1s",
+               "--retention-interval", "300ms")
+    d.send_json("PUT", "/v1/settings", {"dedupe_window_seconds": 1}, t["admin_key"])
+    for i in range(100):
+        assert d.post("/server/v4", json.dumps(event("ret-%d" % i)), t["write_key"])[0] == 200
+    d.wait_processed()
+    log_dir = os.path.join(data, "log")
+    before = sorted(f for f in os.listdir(log_dir) if f.endswith(".log"))
+    assert len(before) >= 4, before
+    wait_for(lambda: len([f for f in os.listdir(log_dir) if f.endswith(".log")]) == 1,
+             timeout=20, what="old segments to be deleted")
+    assert "deleted event log segment past retention" in d.stderr()
+    # The dedupe window has passed: the id is forgotten and counts as new.
+    wait_for(lambda: d.get_json("/v1/events/ret-0", t["admin_key"])[0] == 404, timeout=20,
+             what="the dedupe window to be pruned")
+    assert d.post("/server/v4", json.dumps(event("ret-0")), t["write_key"])[0] == 200
+    d.wait_processed()
+    assert d.get_json("/v1/events/ret-0", t["admin_key"])[1]["status"] == "processed"
+    assert d.stop() == 0
+    verify = json.loads(tallyd("log", "verify", data=data).stdout)
+    assert verify["ok"] is True and verify["first_offset"] > 0, verify
 
 
 if __name__ == "__main__":
