@@ -57,16 +57,8 @@ static int append_raw(struct tly_buf *b, const struct tly_failed_view *v)
         int rc = tly_buf_puts(b, ",\"raw\":");
         return rc | tly_buf_json_str(b, v->raw, v->raw_len);
     }
-    static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     int rc = tly_buf_puts(b, ",\"raw_base64\":\"");
-    const unsigned char *p = (const unsigned char *)v->raw;
-    for (size_t i = 0; i < v->raw_len && rc == 0; i += 3) {
-        uint32_t x = (uint32_t)p[i] << 16 | (i + 1 < v->raw_len ? (uint32_t)p[i + 1] << 8 : 0) |
-                     (i + 2 < v->raw_len ? p[i + 2] : 0);
-        char q[4] = {t[x >> 18], t[(x >> 12) & 63], i + 1 < v->raw_len ? t[(x >> 6) & 63] : '=',
-                     i + 2 < v->raw_len ? t[x & 63] : '='};
-        rc = tly_buf_append(b, q, 4);
-    }
+    rc |= tly_buf_base64(b, v->raw, v->raw_len);
     return rc | tly_buf_puts(b, "\"");
 }
 

@@ -20,23 +20,6 @@
 static const char usage[] = "tallyd log dump [--data DIR] [--from OFFSET] [--limit N]\n"
                             "       tallyd log verify [--data DIR]";
 
-static int append_base64(struct tly_buf *b, const unsigned char *p, size_t n)
-{
-    static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16;
-        if (i + 1 < n)
-            v |= (uint32_t)p[i + 1] << 8;
-        if (i + 2 < n)
-            v |= p[i + 2];
-        char q[4] = {t[v >> 18], t[(v >> 12) & 63], i + 1 < n ? t[(v >> 6) & 63] : '=',
-                     i + 2 < n ? t[v & 63] : '='};
-        rc = tly_buf_append(b, q, 4);
-    }
-    return rc;
-}
-
 /* One JSON line per record. The body is shown as a JSON string holding
  * exactly the bytes received, or as body_base64 when they are not UTF-8. */
 static int print_record(struct tly_buf *b, uint64_t off, const struct tly_record *r)
@@ -59,7 +42,7 @@ static int print_record(struct tly_buf *b, uint64_t off, const struct tly_record
         rc |= tly_buf_json_str(b, r->body, r->body_len);
     } else {
         rc |= tly_buf_puts(b, ",\"body_base64\":\"");
-        rc |= append_base64(b, (const unsigned char *)r->body, r->body_len);
+        rc |= tly_buf_base64(b, r->body, r->body_len);
         rc |= tly_buf_puts(b, "\"");
     }
     rc |= tly_buf_puts(b, "}\n");

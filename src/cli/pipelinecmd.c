@@ -19,27 +19,6 @@
 
 static const char usage[] = "tallyd pipeline run [--data DIR] [--batch N]";
 
-/* The end of the last whole record in the log. */
-static uint64_t log_end(const char *dir)
-{
-    uint64_t *bases;
-    size_t n;
-    uint64_t end = 0;
-    if (tly_log_list_segments(dir, &bases, &n) != 0 || n == 0)
-        return 0;
-    struct tly_log_reader *r;
-    if (tly_log_reader_open(&r, dir, bases[n - 1]) == 0) {
-        struct tly_record rec;
-        uint64_t off;
-        while (tly_log_reader_next(r, &rec, &off) == 1)
-            ;
-        end = tly_log_reader_position(r);
-        tly_log_reader_close(r);
-    }
-    free(bases);
-    return end;
-}
-
 int tly_cmd_pipeline(int argc, char **argv)
 {
     const char *data = NULL;
@@ -75,7 +54,12 @@ int tly_cmd_pipeline(int argc, char **argv)
         fprintf(stderr, "tallyd pipeline: %s\n", err.msg);
         return 1;
     }
-    uint64_t from = tly_pipeline_position(p), end = log_end(log_dir);
+    uint64_t from = tly_pipeline_position(p), end;
+    if (tly_log_end(log_dir, &end) != 0) {
+        fprintf(stderr, "tallyd pipeline: cannot read the event log in %s\n", log_dir);
+        tly_pipeline_close(p);
+        return 1;
+    }
     uint64_t t0 = uv_hrtime();
     int rc = tly_pipeline_catch_up(p, end);
     double secs = (double)(uv_hrtime() - t0) / 1e9;

@@ -162,3 +162,21 @@ int tly_buf_json_str(struct tly_buf *b, const char *s, size_t n)
     }
     return rc;
 }
+
+int tly_buf_base64(struct tly_buf *b, const void *data, size_t n)
+{
+    static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const unsigned char *p = data;
+    int rc = tly_buf_reserve(b, (n + 2) / 3 * 4);
+    for (size_t i = 0; i < n && rc == 0; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16;
+        if (i + 1 < n)
+            v |= (uint32_t)p[i + 1] << 8;
+        if (i + 2 < n)
+            v |= p[i + 2];
+        char q[4] = {t[v >> 18], t[(v >> 12) & 63], i + 1 < n ? t[(v >> 6) & 63] : '=',
+                     i + 2 < n ? t[v & 63] : '='};
+        rc = tly_buf_append(b, q, 4);
+    }
+    return rc;
+}

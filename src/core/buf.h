@@ -29,6 +29,9 @@ int tly_buf_printf(struct tly_buf *b, const char *fmt, ...) __attribute__((forma
 /* Appends `s` (length n) as the inside of a JSON string: quotes, backslash and
  * control bytes escaped; other bytes copied as they are. */
 int tly_buf_json_escape(struct tly_buf *b, const char *s, size_t n);
+/* Appends the standard base64 encoding (with padding) of p[0..n). */
+int tly_buf_base64(struct tly_buf *b, const void *p, size_t n);
+
 /* Appends a quoted JSON string. */
 int tly_buf_json_str(struct tly_buf *b, const char *s, size_t n);
 

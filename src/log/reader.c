@@ -262,3 +262,25 @@ void tly_log_reader_close(struct tly_log_reader *r)
     free(r->dir);
     free(r);
 }
+
+int tly_log_end(const char *dir, uint64_t *end)
+{
+    uint64_t *bases;
+    size_t n;
+    *end = 0;
+    int rc = tly_log_list_segments(dir, &bases, &n);
+    if (rc != 0 || n == 0)
+        return rc;
+    struct tly_log_reader *r;
+    rc = tly_log_reader_open(&r, dir, bases[n - 1]);
+    free(bases);
+    if (rc != 0)
+        return rc;
+    struct tly_record rec;
+    uint64_t off;
+    while ((rc = tly_log_reader_next(r, &rec, &off)) == 1)
+        ;
+    *end = tly_log_reader_position(r);
+    tly_log_reader_close(r);
+    return rc < 0 ? rc : 0;
+}

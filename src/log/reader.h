@@ -26,6 +26,10 @@ int tly_log_list_segments(const char *dir, uint64_t **bases, size_t *count);
 /* Formats the path of the segment with base offset `base`. */
 void tly_log_segment_path(const char *dir, uint64_t base, char *out, size_t outsz);
 
+/* The offset one past the last whole record (0 for an empty log): the
+ * end of the log as a reader sees it. */
+int tly_log_end(const char *dir, uint64_t *end);
+
 /* Opens a reader at `from`, which must be a record boundary (or the end).
  * Returns TLY_ENOENT if no segment holds `from`. */
 int tly_log_reader_open(struct tly_log_reader **out, const char *dir, uint64_t from);

@@ -93,21 +93,9 @@ int tly_pipeline_open(struct tly_pipeline **out, const struct tly_pipeline_confi
         return rc;
     }
     /* The log is quiet now: the end of its files is its durable end. */
-    uint64_t *bases;
-    size_t n;
-    uint64_t end = p->position;
-    if (tly_log_list_segments(cfg->log_dir, &bases, &n) == 0 && n > 0) {
-        struct tly_log_reader *r;
-        if (tly_log_reader_open(&r, cfg->log_dir, bases[n - 1]) == 0) {
-            struct tly_record rec;
-            uint64_t off;
-            while (tly_log_reader_next(r, &rec, &off) == 1)
-                ;
-            end = tly_log_reader_position(r);
-            tly_log_reader_close(r);
-        }
-        free(bases);
-    }
+    uint64_t end;
+    if (tly_log_end(cfg->log_dir, &end) != 0 || end < p->position)
+        end = p->position;
     atomic_init(&p->durable_end, end);
     atomic_init(&p->pos_shared, p->position);
     atomic_init(&p->records_known,

@@ -154,7 +154,7 @@ static int process_items(struct tly_pipeline *p, const struct tly_adapter *a,
 }
 
 /* Runs one failed item again. */
-static int replay_one(struct tly_pipeline *p, uint32_t tenant, int64_t id, uint64_t offset)
+static int replay_one(struct tly_pipeline *p, uint32_t tenant, int64_t id)
 {
     struct tly_failed_item it;
     int rc = tly_state_get_failed(p->state, tenant, id, &it);
@@ -212,7 +212,6 @@ static int replay_one(struct tly_pipeline *p, uint32_t tenant, int64_t id, uint6
         if (rc == 0)
             rc = tly_state_failed_replayed(p->state, id, now);
     }
-    (void)offset;
     cJSON_Delete(item);
     tly_failed_item_free(&it);
     return rc;
@@ -232,7 +231,7 @@ static int process_replay(struct tly_pipeline *p, const struct tly_record *rec, 
         cJSON_ArrayForEach(id, ids)
         {
             if (cJSON_IsNumber(id) &&
-                (rc = replay_one(p, rec->tenant, (int64_t)id->valuedouble, offset)) != 0)
+                (rc = replay_one(p, rec->tenant, (int64_t)id->valuedouble)) != 0)
                 break;
         }
     }
