@@ -25,7 +25,7 @@ int tly_cmd_pipeline(int argc, char **argv)
     int batch = 0;
     struct tly_option opts[] = {
         {"data", "TALLY_DATA", TLY_OPT_STRING, "./data", "data directory", &data},
-        {"batch", "TALLY_PIPELINE_BATCH", TLY_OPT_INT, "2000", "events per transaction", &batch},
+        {"batch", "TALLY_PIPELINE_BATCH", TLY_OPT_INT, "20000", "events per transaction", &batch},
     };
     struct tly_args args;
     struct tly_error err;

@@ -163,7 +163,7 @@ static int serve_options(struct serve_config *c, struct tly_option *o)
         (struct tly_option){"pipeline-batch",
                             "TALLY_PIPELINE_BATCH",
                             TLY_OPT_INT,
-                            "5000",
+                            "20000",
                             "events per state-store transaction (about; a record is never split)",
                             &c->pipeline_batch};
     return n;

@@ -2,7 +2,7 @@
  * The consumer thread and its batch loop (see pipeline.h).
  *
  * Loop: wait until the log is durable past the position; open a
- * transaction; process records until batch_events items (or 50 ms worth);
+ * transaction; process records until batch_events items (or 1 s worth);
  * write the new position; commit. On a store error the transaction is
  * rolled back and the reader goes back to the committed position; after
  * repeated errors the pipeline enters FAILED. A record that fails its
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BATCH_MAX_MS        50
+#define BATCH_MAX_MS        1000
 #define CHECKPOINT_EVERY_MS 1000
 #define STORE_RETRIES       5
 
