@@ -22,7 +22,12 @@
 # non-2xx answer or socket error is not a valid result: the script says so
 # loudly and exits non-zero.
 #
-# Env: THREADS=1 CONNECTIONS=256 DURATION=10s WARMUP=2s (0 = none)
+# PIPELINE=1 runs the daemon as deployed, processing events as they arrive
+# (its consumer thread shares the 2 cores with wrk and ingest); PIPELINE=0
+# (--no-pipeline) measures ingest alone.
+#
+# Env: THREADS=1 CONNECTIONS=256 DURATION=10s WARMUP=2s (0 = none) PIPELINE=1
+#      REQUEST_POOL=0 (N > 0: wrk sends N pre-formatted POSTs in turn; see post.lua)
 #      BATCH_SIZE=100 CONTROL=1 WRK_TIMEOUT=5s USERS=10000
 #      VERIFY_TIMEOUT=300s KEEP_DATA=0 (1 = keep the temp dir for a post-mortem)
 # Total time is about (3 + CONTROL) * (WARMUP + DURATION) plus start-up.
@@ -30,6 +35,7 @@ set -euo pipefail
 
 THREADS=${THREADS:-1}
 CONNECTIONS=${CONNECTIONS:-256}
+PIPELINE=${PIPELINE:-1}
 DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-2s}
 BATCH_SIZE=${BATCH_SIZE:-100}
@@ -122,7 +128,10 @@ write_key=$(sed -n 's/.*"write_key":"\([^"]*\)".*/\1/p' <<<"$tenant_json")
 [[ -n $write_key ]] || die "no write_key in: $tenant_json"
 export TALLY_WRITE_KEY=$write_key
 
-"$tallyd" serve --data "$data" --listen 127.0.0.1:0 --no-bootstrap 2>"$work/tallyd.log" &
+pipeline_flag=()
+((PIPELINE)) || pipeline_flag=(--no-pipeline)
+"$tallyd" serve --data "$data" --listen 127.0.0.1:0 --no-bootstrap "${pipeline_flag[@]}" \
+  2>"$work/tallyd.log" &
 daemon_pid=$!
 port=
 for _ in $(seq 100); do
@@ -310,9 +319,9 @@ line() { # NAME LABEL SUFFIX
   printf '%-19s %9.0f req/s   p50 %s ms  p99 %s ms%s\n' "$2" "${R[$1.rps]}" \
     "$(ms "${R[$1.p50_us]}")" "$(ms "${R[$1.p99_us]}")" "$3"
 }
-ratio=$(awk -v p="${R[post.rps]}" -v h="${R[healthz.rps]}" 'BEGIN { printf "%.1f", h > 0 ? p / h * 100 : 0 }')
+ratio=$(awk -v p="${R[post.rps]}" -v h="${R[healthz.rps]}" 'BEGIN { printf "%.1f", (h > 0 ? p / h * 100 : 0) }')
 echo
-echo "== tally ingest: wrk -t$THREADS -c$CONNECTIONS -d$DURATION, 127.0.0.1, $(nproc) cores, $(date -u +%FT%TZ) =="
+echo "== tally ingest: wrk -t$THREADS -c$CONNECTIONS -d$DURATION, request pool ${REQUEST_POOL:-0}, pipeline $( ((PIPELINE)) && echo on || echo off), 127.0.0.1, $(nproc) cores, $(date -u +%FT%TZ) =="
 line healthz "healthz" ""
 if [[ -n ${R[healthz_lua.rps]:-} ]]; then
   line healthz_lua "healthz+Lua body" "   (control: POST's wrk Lua + body, no handler)"
@@ -328,7 +337,7 @@ printf '%-19s %9.0f req/s   %.0f events/s   p50 %s ms  p99 %s ms\n' "batch x$BAT
 printf '%-19s avg %s records per fdatasync, avg fdatasync %s ms, %s fdatasyncs/s   (POST run)\n' \
   "group commit" "$(avg "${R[post.gc_sum]}" "${R[post.gc_count]}")" \
   "$(avg "${R[post.sync_sum]}" "${R[post.sync_count]}" 1000 %.2f)" \
-  "$(awk -v c="${R[post.sync_count]}" -v r="${R[post.rps]}" -v n="${R[post.requests]}" 'BEGIN { printf "%.0f", n > 0 ? c / (n / r) : 0 }')"
+  "$(awk -v c="${R[post.sync_count]}" -v r="${R[post.rps]}" -v n="${R[post.requests]}" 'BEGIN { printf "%.0f", (n > 0 ? c / (n / r) : 0) }')"
 printf '%-19s avg %s records per fdatasync, avg fdatasync %s ms   (batch run)\n' \
   "group commit batch" "$(avg "${R[batch.gc_sum]}" "${R[batch.gc_count]}")" \
   "$(avg "${R[batch.sync_sum]}" "${R[batch.sync_count]}" 1000 %.2f)"
