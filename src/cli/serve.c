@@ -230,8 +230,10 @@ static void print_welcome(const char *host, int port, const char *wk, const char
            "  curl -sS http://%s:%d/server/v4 -H 'X-API-KEY: %s' \\\n"
            "    -H 'Content-Type: application/json' \\\n"
            "    -d '{\"event_id\":\"first-1\",\"event_name\":\"app_opened\","
-           "\"user_id\":\"user-1\",\"timestamp\":\"%s\",\"event_properties\":{}}'\n\n",
-           wk, ak, host, port, wk, ts);
+           "\"user_id\":\"user-1\",\"timestamp\":\"%s\",\"event_properties\":{}}'\n\n"
+           "  See what became of it:\n"
+           "  curl -sS http://%s:%d/v1/events/first-1 -H 'Authorization: Bearer %s'\n\n",
+           wk, ak, host, port, wk, ts, host, port, ak);
     fflush(stdout);
 }
 

@@ -62,15 +62,20 @@ def test_environment_configures_serve(data):
 def test_first_start_prints_working_curl(data):
     d = Daemon(data, bootstrap=True)
     deadline = time.monotonic() + 10
-    while "event_properties" not in d.stdout() and time.monotonic() < deadline:
+    while "See what became of it" not in d.stdout() and time.monotonic() < deadline:
         time.sleep(0.05)  # stdout is read by another thread than the one that saw "listening"
     out = d.stdout()
     keys = dict(re.findall(r"(write|admin) key \(.*?\):\s+(tly_\w+)", out))
     assert set(keys) == {"write", "admin"}, out
-    curl = out[out.index("curl "):].strip()
+    curl = out[out.index("curl "):].split("\n\n")[0].strip()  # the first command
     assert keys["write"] in curl and "http://127.0.0.1:%d/" % d.port in curl
     p = subprocess.run(["bash", "-c", curl], capture_output=True, text=True, timeout=30)
     assert p.returncode == 0 and json.loads(p.stdout) == {"success": True}, (p.stdout, p.stderr)
+    lookup = out[out.index("See what became of it:"):].split("\n")[1].strip()
+    assert lookup.startswith("curl ") and keys["admin"] in lookup
+    d.wait_processed()
+    p = subprocess.run(["bash", "-c", lookup], capture_output=True, text=True, timeout=30)
+    assert json.loads(p.stdout)["status"] == "processed", p.stdout
     assert d.stop() == 0
     assert json.loads(dump(data)[0]["body"])["event_id"] == "first-1"
     # The next start creates no other tenant and shows no keys.

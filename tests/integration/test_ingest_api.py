@@ -8,9 +8,6 @@ import time
 
 from harness import Daemon, create_tenant, dump, dumped_event_ids, event, run
 
-FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "fixtures")
-
-
 def fixture_server_v4():
     here = os.path.join(os.path.dirname(__file__), "..", "fixtures", "server", "server-v4.json")
     with open(here) as f:
