@@ -70,25 +70,9 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/tally-bench.XXXXXX")
 data=$work/data
 daemon_pid=
 
-# alive PID: running and not yet a zombie waiting for us to reap it.
-alive() { [[ -r /proc/$1/stat ]] && [[ $(awk '{ sub(/^.*\) /, ""); print $1 }' "/proc/$1/stat" 2>/dev/null) != Z ]]; }
-
-stop_daemon() {
-  [[ -n $daemon_pid ]] || return 0
-  local pid=$daemon_pid rc=0
-  daemon_pid=
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 150); do
-    alive "$pid" || break
-    sleep 0.1
-  done
-  if alive "$pid"; then
-    echo "ingest.sh: tallyd (pid $pid) ignored SIGTERM for 15 s; SIGKILL" >&2
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || rc=$?
-  return "$rc"
-}
+bench_name=ingest.sh
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 
 cleanup() {
   local rc=$?
