@@ -4,7 +4,8 @@
  * GET /v1/failed-events?source=&reason=&status=&since=&limit=&cursor=
  *   newest first; status failed (default), replayed or all; since an
  *   ISO-8601 time or epoch; limit 1..500 (default 50); cursor from the
- *   previous page's next_cursor.
+ *   previous page's next_cursor. Raw items can be large, so a page also
+ *   ends once it passes 4 MiB; next_cursor then continues it.
  * POST /v1/failed-events/replay
  *   {"ids":[…]} or a filter {"source","reason","since","limit"} (status is
  *   always failed), at most 1000 items. The selection is written to the
@@ -24,15 +25,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LIST_DEFAULT 50
-#define LIST_MAX     500
-#define REPLAY_MAX   1000
+#define LIST_DEFAULT   50
+#define LIST_MAX       500
+#define REPLAY_MAX     1000
+#define LIST_BYTES_MAX (4u << 20) /* a page stops early past this; next_cursor goes on */
 
 struct listing {
     struct tly_failed_filter f;
     char reason[64], status[16];
     int count;
     int64_t last_id;
+    int cut_short; /* stopped at LIST_BYTES_MAX */
     /* replay only: the selected ids (REPLAY_MAX, in the same allocation) */
     int64_t *ids;
     int nids;
@@ -89,7 +92,13 @@ static int on_row(const struct tly_failed_view *v, void *arg)
     rc |= tly_buf_puts(b, "}");
     l->count++;
     l->last_id = v->id;
-    return rc ? TLY_ENOMEM : 0;
+    if (rc != 0)
+        return TLY_ENOMEM;
+    if (b->len > LIST_BYTES_MAX) {
+        l->cut_short = 1; /* raw items can be large: keep pages bounded */
+        return 1;
+    }
+    return 0;
 }
 
 static void run_list(struct tly_api_job *job, sqlite3 *db)
@@ -100,7 +109,7 @@ static void run_list(struct tly_api_job *job, sqlite3 *db)
         tly_api_job_fail(job, 503, "unavailable", NULL, "state store error");
         return;
     }
-    if (l->count == l->f.limit)
+    if (l->count == l->f.limit || l->cut_short)
         rc |= tly_buf_printf(&job->out, "],\"next_cursor\":\"%lld\"}", (long long)l->last_id);
     else
         rc |= tly_buf_puts(&job->out, "],\"next_cursor\":null}");
@@ -286,9 +295,11 @@ static int parse_ids(struct tly_api_job *job, struct listing *l, const cJSON *li
     const cJSON *id;
     cJSON_ArrayForEach(id, list)
     {
-        if (!cJSON_IsNumber(id) || id->valuedouble < 1)
+        if (!cJSON_IsNumber(id) ||
+            !(id->valuedouble >= 1 && id->valuedouble < 9007199254740992.0) ||
+            id->valuedouble != (double)(int64_t)id->valuedouble)
             return tly_api_job_fail(job, 400, "invalid_request", "ids",
-                                    "ids: failed-event ids are positive numbers");
+                                    "ids: failed-event ids are whole positive numbers");
         l->ids[l->nids++] = (int64_t)id->valuedouble;
     }
     return 0;

@@ -31,7 +31,7 @@ static const int counted_status[] = {200, 202, 204, 400, 401, 403, 404, 405, 408
 #define N_STATUS ((int)(sizeof counted_status / sizeof counted_status[0]) + 1)
 
 enum conn_state { CS_READ, CS_HANDLER, CS_LINGER, CS_CLOSING };
-enum timer_kind { T_NONE, T_IDLE, T_HEADER, T_BODY, T_LINGER };
+enum timer_kind { T_NONE, T_IDLE, T_HEADER, T_BODY, T_WRITE, T_LINGER };
 
 struct conn;
 
@@ -55,8 +55,9 @@ struct conn {
     int in_handler;
     int busy; /* inside process(): answers must not re-enter it */
     int reading;
-    int peer_eof; /* the peer half-closed while a handler held a request */
-    int route;    /* -1 = none */
+    int peer_eof;  /* the peer half-closed while it still had answers coming */
+    int shut_done; /* LINGER: the last answer and the FIN have been sent */
+    int route;     /* -1 = none */
     struct tly_route_match match;
     size_t path_len, query_off, query_len;
     uint8_t request_id[16];
@@ -262,6 +263,9 @@ static void set_timer(struct conn *c, enum timer_kind kind)
     case T_BODY:
         ms = c->srv->cfg.body_timeout_ms;
         break;
+    case T_WRITE: /* the last answer must be taken within the idle time */
+        ms = c->srv->cfg.idle_timeout_ms;
+        break;
     case T_LINGER:
         ms = LINGER_MS;
         break;
@@ -307,9 +311,10 @@ static void on_shutdown(uv_shutdown_t *s, int status)
     struct conn *c = s->data;
     if (c->state == CS_CLOSING)
         return;
-    /* While shutting down there is no time to wait for the peer's EOF: the
-     * answer and the FIN are out, so close. */
-    if (status < 0 || c->srv->shutting_down) {
+    c->shut_done = 1;
+    /* The answer and the FIN are out. While shutting down there is no time
+     * to wait for the peer's EOF; nor when it has already come. */
+    if (status < 0 || c->srv->shutting_down || c->peer_eof) {
         close_conn(c);
         return;
     }
@@ -324,7 +329,7 @@ static void linger(struct conn *c)
     if (c->state == CS_CLOSING || c->state == CS_LINGER)
         return;
     c->state = CS_LINGER;
-    set_timer(c, T_LINGER);
+    set_timer(c, T_WRITE); /* T_LINGER once the answer is out (on_shutdown) */
     c->shutdown.data = c;
     if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, on_shutdown) != 0) {
         close_conn(c);
@@ -528,6 +533,11 @@ static void stop_reading(struct conn *c)
  * once PIPELINE_BUFFER_MAX of them wait. */
 static void keep_pipelined(struct conn *c, const char *p, size_t n)
 {
+    if (c->in_off > 0) { /* drop what has been parsed already */
+        memmove(c->in.data, c->in.data + c->in_off, c->in.len - c->in_off);
+        c->in.len -= c->in_off;
+        c->in_off = 0;
+    }
     if (n > 0 && tly_buf_append(&c->in, p, n) != 0) {
         close_conn(c);
         return;
@@ -542,7 +552,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread == 0)
         return;
     if (nread < 0) {
-        if (nread == UV_EOF && c->state == CS_HANDLER) {
+        int still_answering = c->state == CS_HANDLER || (c->state == CS_LINGER && !c->shut_done);
+        if (nread == UV_EOF && still_answering) {
             /* The peer sent all it will; it still reads the answer. */
             c->peer_eof = 1;
             stop_reading(c);
@@ -614,7 +625,7 @@ static void on_timer(uv_timer_t *t)
                                                 : "request body not received in time");
         return;
     }
-    close_conn(c); /* idle or linger */
+    close_conn(c); /* idle, linger, or a peer that does not take its answer */
 }
 
 static void on_connection(uv_stream_t *server, int status)

@@ -224,7 +224,12 @@ int tly_log_reader_next(struct tly_log_reader *r, struct tly_record *rec, uint64
         if (r->end > r->start) {
             /* A partial record at the end of the log may still be being
              * written; at the end of a segment that has a successor it is
-             * corruption (a segment is only followed once it is complete). */
+             * corruption (a segment is only followed once it is complete),
+             * unless its bytes reach past the limit: those were read before
+             * they were durable, and the writer may have finished and rolled
+             * since. They are judged again once the limit covers them. */
+            if (r->position + (r->end - r->start) > r->limit)
+                return 0;
             char path[4096];
             tly_log_segment_path(r->dir, r->base + r->file_pos, path, sizeof path);
             return access(path, F_OK) == 0 ? TLY_ECORRUPT : 0;

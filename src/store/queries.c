@@ -89,8 +89,9 @@ int tly_query_failed(sqlite3 *db, uint32_t tenant, const struct tly_failed_filte
         };
         if (v.raw == NULL)
             v.raw = "";
-        if (fn(&v, arg) != 0) {
-            rc = SQLITE_DONE;
+        int r = fn(&v, arg);
+        if (r != 0) {
+            rc = r > 0 ? SQLITE_DONE : SQLITE_ERROR; /* > 0 stops early, < 0 fails */
             break;
         }
     }
@@ -121,8 +122,9 @@ int tly_query_user_events(sqlite3 *db, uint32_t tenant, const char *user_id, int
             .timestamp = sqlite3_column_int64(s, 4),
             .received_at = sqlite3_column_int64(s, 5),
         };
-        if (fn(&v, arg) != 0) {
-            rc = SQLITE_DONE;
+        int r = fn(&v, arg);
+        if (r != 0) {
+            rc = r > 0 ? SQLITE_DONE : SQLITE_ERROR; /* > 0 stops early, < 0 fails */
             break;
         }
     }

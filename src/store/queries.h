@@ -1,7 +1,8 @@
 /*
  * Read queries (and the few writes) of the management API, on a pool
  * connection of the API (any thread but one at a time per connection).
- * Rows are handed to callbacks with pointers valid during the call.
+ * Rows are handed to callbacks with pointers valid during the call; a
+ * callback returns 0 to go on, > 0 to stop early, < 0 to fail the query.
  */
 #ifndef TLY_STORE_QUERIES_H
 #define TLY_STORE_QUERIES_H

@@ -87,6 +87,31 @@ def test_half_close_still_gets_every_answer(data):
     assert len(dump(data)) == 3
 
 
+def test_deep_pipelining_does_not_grow_the_buffer(data):
+    """Regression: bytes parsed while a handler held a request were never
+    dropped from the connection's buffer, so a client that kept 4 requests
+    in flight was disconnected after about 1 MB."""
+    t = create_tenant(data)
+    d = Daemon(data)
+    key = {"X-API-KEY": t["write_key"]}
+    s = d.sock(timeout=30)
+    total, depth = 3000, 4
+    reqs = [raw_request("POST", "/server/v4", event("deep-%d" % i, pad="x" * 200), key)
+            for i in range(total)]
+    assert sum(len(r) for r in reqs) > 1_200_000
+    s.sendall(b"".join(reqs[:depth]))
+    sent, answered, rest = depth, 0, b""
+    while answered < total:
+        status, _, _, rest = read_response(s, rest)
+        assert status == 200, answered
+        answered += 1
+        if sent < total:
+            s.sendall(reqs[sent])
+            sent += 1
+    assert d.stop() == 0
+    assert len(dump(data)) == total
+
+
 def test_chunked_body(data):
     t = create_tenant(data)
     d = Daemon(data)

@@ -8,7 +8,8 @@ import json
 import os
 import time
 
-from harness import Daemon, admin, create_tenant, event, iso_now, run, tallyd, wait_for
+from harness import (Daemon, admin, create_tenant, event, iso_now, raw_request, read_response, run,
+                     tallyd, wait_for)
 
 
 def test_processed_and_duplicate(data):
@@ -196,6 +197,39 @@ def test_failed_events_pages_and_settings_errors(data):
     status, s = d.get_json("/v1/settings", t["admin_key"])
     assert s == {"dedupe_window_seconds": 604800, "timestamp_horizon_seconds": 2592000,
                  "require_registration": False}
+    assert d.stop() == 0
+
+
+def test_large_answers_reach_slow_readers_and_pages_stay_bounded(data):
+    """Regression: the linger timer started before the last answer was sent,
+    so a client that read slowly lost the end of a large answer; and a page
+    of failed events could grow to hundreds of MB."""
+    t = create_tenant(data)
+    d = Daemon(data)
+    big = "y" * 300_000
+    bad = [event("big-%d" % i, ts="2001-01-01T00:00:00Z", blob=big) for i in range(20)]
+    for i in range(0, 20, 2):
+        assert d.post("/server/v4/batch", {"events": bad[i:i + 2]}, t["write_key"])[0] == 200
+    d.wait_processed()
+    s = d.sock(timeout=30)
+    s.sendall(raw_request("GET", "/v1/failed-events?limit=500",
+                          headers={"Authorization": "Bearer " + t["admin_key"],
+                                   "Connection": "close"}))
+    time.sleep(3)  # longer than the linger time, while the answer waits
+    status, _, body, _ = read_response(s)
+    page = json.loads(body)  # the whole answer arrived
+    assert status == 200 and 0 < len(page["failed_events"]) < 20, len(page["failed_events"])
+    assert page["next_cursor"] is not None and len(body) < 6 << 20
+    seen = len(page["failed_events"])
+    while page["next_cursor"] is not None:
+        status, page = d.get_json("/v1/failed-events?limit=500&cursor=" + page["next_cursor"],
+                                  t["admin_key"])
+        seen += len(page["failed_events"])
+    assert seen == 20
+    # Replay ids must be whole numbers in range (1e19 once replayed another item).
+    for ids in ([1e19], [1.5], [-3], ["7"]):
+        status, e = d.send_json("POST", "/v1/failed-events/replay", {"ids": ids}, t["admin_key"])
+        assert status == 400 and e["field"] == "ids", (ids, e)
     assert d.stop() == 0
 
 
