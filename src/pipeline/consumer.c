@@ -13,6 +13,8 @@
 #include "pipeline/pipeline_int.h"
 
 #include <inttypes.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,7 @@
 #define BATCH_MAX_MS        1000
 #define CHECKPOINT_EVERY_MS 1000
 #define STORE_RETRIES       5
+#define CONSUMER_NICE       10 /* nice value of the consumer thread */
 
 static const double batch_s_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
                                         0.025,  0.05,  0.1,    0.25,  1.0};
@@ -242,6 +245,11 @@ static void consumer_main(void *arg)
 {
     struct tly_pipeline *p = arg;
     int errors = 0;
+    /* Ingest first: clients wait on durable appends, while processing lag
+     * only shows in metrics and is caught up when load drops. So this
+     * thread yields the CPU to the HTTP loop and the log writer. */
+    if (setpriority(PRIO_PROCESS, (id_t)gettid(), CONSUMER_NICE) != 0)
+        tly_log_debug(p->lg, "could not lower the pipeline thread's priority", "%s", "");
     for (;;) {
         uv_mutex_lock(&p->mu);
         while (!p->stopping && atomic_load(&p->durable_end) <= p->position)
