@@ -12,17 +12,27 @@ static const char *text_or_null(sqlite3_stmt *s, int col)
                                                       : (const char *)sqlite3_column_text(s, col);
 }
 
+/* Prepares `sql` with ?1 bound to the tenant and ?2 to `key` (borrowed
+ * until the statement is finalized): every query here is keyed so. */
+static int prepare_keyed(sqlite3 *db, const char *sql, uint32_t tenant, const char *key,
+                         sqlite3_stmt **s)
+{
+    if (sqlite3_prepare_v2(db, sql, -1, s, NULL) != SQLITE_OK)
+        return TLY_EIO;
+    sqlite3_bind_int64(*s, 1, tenant);
+    sqlite3_bind_text(*s, 2, key, -1, SQLITE_STATIC);
+    return 0;
+}
+
 int tly_query_event(sqlite3 *db, uint32_t tenant, const char *event_id,
                     struct tly_event_status *out)
 {
     sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT log_offset, item, ts, received_at, duplicates, "
-                           "last_duplicate_at FROM events WHERE tenant_id = ? AND event_id = ?",
-                           -1, &s, NULL) != SQLITE_OK)
+    if (prepare_keyed(db,
+                      "SELECT log_offset, item, ts, received_at, duplicates, "
+                      "last_duplicate_at FROM events WHERE tenant_id = ? AND event_id = ?",
+                      tenant, event_id, &s) != 0)
         return TLY_EIO;
-    sqlite3_bind_int64(s, 1, tenant);
-    sqlite3_bind_text(s, 2, event_id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         out->offset = (uint64_t)sqlite3_column_int64(s, 0);
@@ -103,14 +113,12 @@ int tly_query_user_events(sqlite3 *db, uint32_t tenant, const char *user_id, int
                           int (*fn)(const struct tly_user_event_view *v, void *arg), void *arg)
 {
     sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT event_id, event_name, log_offset, item, ts, received_at "
-                           "FROM events WHERE tenant_id = ? AND user_id = ? "
-                           "ORDER BY log_offset DESC, item DESC LIMIT ?",
-                           -1, &s, NULL) != SQLITE_OK)
+    if (prepare_keyed(db,
+                      "SELECT event_id, event_name, log_offset, item, ts, received_at "
+                      "FROM events WHERE tenant_id = ? AND user_id = ? "
+                      "ORDER BY log_offset DESC, item DESC LIMIT ?",
+                      tenant, user_id, &s) != 0)
         return TLY_EIO;
-    sqlite3_bind_int64(s, 1, tenant);
-    sqlite3_bind_text(s, 2, user_id, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 3, limit);
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -136,13 +144,11 @@ int tly_query_user(sqlite3 *db, uint32_t tenant, const char *user_id,
                    int (*fn)(const struct tly_user_view *v, void *arg), void *arg)
 {
     sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT registered, created_at, attributes FROM users "
-                           "WHERE tenant_id = ? AND user_id = ?",
-                           -1, &s, NULL) != SQLITE_OK)
+    if (prepare_keyed(db,
+                      "SELECT registered, created_at, attributes FROM users "
+                      "WHERE tenant_id = ? AND user_id = ?",
+                      tenant, user_id, &s) != 0)
         return TLY_EIO;
-    sqlite3_bind_int64(s, 1, tenant);
-    sqlite3_bind_text(s, 2, user_id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(s), result;
     if (rc == SQLITE_ROW) {
         struct tly_user_view v = {
@@ -162,15 +168,13 @@ int tly_store_user_register(sqlite3 *db, uint32_t tenant, const char *user_id,
                             const char *attributes, int64_t now, int *created)
 {
     sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(db,
-                           "INSERT INTO users (tenant_id, user_id, registered, created_at, "
-                           "attributes) VALUES (?1, ?2, 1, ?3, ?4) ON CONFLICT DO UPDATE SET "
-                           "registered = 1, attributes = excluded.attributes "
-                           "RETURNING created_at = ?3",
-                           -1, &s, NULL) != SQLITE_OK)
+    if (prepare_keyed(db,
+                      "INSERT INTO users (tenant_id, user_id, registered, created_at, "
+                      "attributes) VALUES (?1, ?2, 1, ?3, ?4) ON CONFLICT DO UPDATE SET "
+                      "registered = 1, attributes = excluded.attributes "
+                      "RETURNING created_at = ?3",
+                      tenant, user_id, &s) != 0)
         return TLY_EIO;
-    sqlite3_bind_int64(s, 1, tenant);
-    sqlite3_bind_text(s, 2, user_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 3, now);
     sqlite3_bind_text(s, 4, attributes, -1, SQLITE_STATIC);
     int rc = sqlite3_step(s);
