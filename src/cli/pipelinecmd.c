@@ -42,9 +42,15 @@ int tly_cmd_pipeline(int argc, char **argv)
     snprintf(db_path, sizeof db_path, "%s/state.db", data);
     struct tly_logger lg;
     tly_logger_init(&lg, stderr, TLY_LOG_WARN);
+    uint64_t end;
+    if (tly_log_end(log_dir, &end) != 0) {
+        fprintf(stderr, "tallyd pipeline: cannot read the event log in %s\n", log_dir);
+        return 1;
+    }
     struct tly_pipeline_config pc = {
         .log_dir = log_dir,
         .db_path = db_path,
+        .log_end = end,
         .log_retention_ms = 0,
         .retention_every_ms = UINT64_MAX / 2000000, /* never, in one catch-up */
         .batch_events = batch > 0 ? batch : 1,
@@ -54,12 +60,7 @@ int tly_cmd_pipeline(int argc, char **argv)
         fprintf(stderr, "tallyd pipeline: %s\n", err.msg);
         return 1;
     }
-    uint64_t from = tly_pipeline_position(p), end;
-    if (tly_log_end(log_dir, &end) != 0) {
-        fprintf(stderr, "tallyd pipeline: cannot read the event log in %s\n", log_dir);
-        tly_pipeline_close(p);
-        return 1;
-    }
+    uint64_t from = tly_pipeline_position(p);
     uint64_t t0 = uv_hrtime();
     int rc = tly_pipeline_catch_up(p, end);
     double secs = (double)(uv_hrtime() - t0) / 1e9;

@@ -314,6 +314,7 @@ static int run(struct serve *s)
         struct tly_pipeline_config pc = {
             .log_dir = log_dir,
             .db_path = db_path,
+            .log_end = rec.end_offset, /* recovery has just read it */
             .log_retention_ms = s->cfg.log_retention,
             .retention_every_ms = s->cfg.retention_interval > 0 ? s->cfg.retention_interval : 1,
             .batch_events = s->cfg.pipeline_batch > 0 ? s->cfg.pipeline_batch : 1,

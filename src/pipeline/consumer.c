@@ -95,17 +95,20 @@ int tly_pipeline_open(struct tly_pipeline **out, const struct tly_pipeline_confi
         tly_pipeline_close(p);
         return rc;
     }
-    /* The log is quiet now: the end of its files is its durable end. */
+    /* The log is quiet now: the end of its files is its durable end. The
+     * daemon passes what recovery found; otherwise read it. */
     uint64_t end;
-    if (tly_log_end(cfg->log_dir, &end) != 0 || end < p->position)
+    if (cfg->log_end > 0)
+        end = cfg->log_end;
+    else if (tly_log_end(cfg->log_dir, &end) != 0)
         end = p->position;
+    if (end < p->position)
+        end = p->position;
+    p->backlog_end = end;
     atomic_init(&p->durable_end, end);
     atomic_init(&p->pos_shared, p->position);
-    atomic_init(&p->records_known,
-                end > p->position ? count_records(cfg->log_dir, p->position, end) : 0);
-    tly_log_info(lg, "pipeline open",
-                 "position=%" PRIu64 " log_end=%" PRIu64 " backlog_records=%" PRIu64, p->position,
-                 end, (uint64_t)atomic_load(&p->records_known));
+    atomic_init(&p->records_known, 0); /* the backlog is counted by the thread */
+    tly_log_info(lg, "pipeline open", "position=%" PRIu64 " log_end=%" PRIu64, p->position, end);
     *out = p;
     return 0;
 }
@@ -250,6 +253,13 @@ static void consumer_main(void *arg)
      * thread yields the CPU to the HTTP loop and the log writer. */
     if (setpriority(PRIO_PROCESS, (id_t)gettid(), CONSUMER_NICE) != 0)
         tly_log_debug(p->lg, "could not lower the pipeline thread's priority", "%s", "");
+    /* Counted here, not at open, so a large backlog does not delay the
+     * daemon's start; appends since open are added by notify. */
+    if (p->backlog_end > p->position) {
+        uint64_t n = count_records(p->log_dir, p->position, p->backlog_end);
+        tly_counter_add(&p->records_known, n);
+        tly_log_info(p->lg, "pipeline backlog", "backlog_records=%" PRIu64, n);
+    }
     for (;;) {
         uv_mutex_lock(&p->mu);
         while (!p->stopping && atomic_load(&p->durable_end) <= p->position)

@@ -35,10 +35,11 @@ struct tly_pipeline_config {
     uint64_t log_retention_ms;   /* delete segments behind the position and older */
     uint64_t retention_every_ms; /* how often retention runs (first: after one) */
     int batch_events;            /* events (items) per transaction, about */
+    uint64_t log_end;            /* where the log ends now if known; 0: read it */
 };
 
-/* Opens the state store and counts the backlog. Call before the log
- * accepts appends (so the count is exact). */
+/* Opens the state store. Call before the log accepts appends: the log's
+ * end then is where the backlog ends (the consumer thread counts it). */
 int tly_pipeline_open(struct tly_pipeline **out, const struct tly_pipeline_config *cfg,
                       const struct tly_logger *lg, struct tly_error *err);
 

@@ -33,6 +33,7 @@ struct tly_pipeline {
     struct tly_state *state;
     struct tly_log_reader *reader; /* NULL until the log has a segment */
     uint64_t position;             /* committed */
+    uint64_t backlog_end;          /* the log's end at open */
 
     struct tly_items items;
     struct settings_slot *settings; /* by tenant id */
