@@ -61,6 +61,11 @@ struct tly_pipeline *tly_api_pipeline(const struct tly_api *api)
     return api->cfg.pipeline;
 }
 
+struct tly_event_index *tly_api_event_index(const struct tly_api *api)
+{
+    return api->cfg.pipeline != NULL ? tly_pipeline_event_index(api->cfg.pipeline) : NULL;
+}
+
 static struct tly_db *take_conn(struct tly_api *api, struct tly_error *err)
 {
     struct tly_db *db = NULL;

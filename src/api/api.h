@@ -82,6 +82,8 @@ const char *tly_api_log_dir(const struct tly_api *api);
 struct tly_log *tly_api_log(const struct tly_api *api);
 struct tly_ingest *tly_api_ingest(const struct tly_api *api);
 struct tly_pipeline *tly_api_pipeline(const struct tly_api *api);
+/* The pipeline's event index, or NULL when this process runs no pipeline. */
+struct tly_event_index *tly_api_event_index(const struct tly_api *api);
 
 /* Query-string helpers: the decoded value of `name` into out (NUL-
  * terminated); 1 found, 0 absent, -1 too long or malformed. */

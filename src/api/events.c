@@ -51,7 +51,7 @@ static void run_lookup(struct tly_api_job *job, sqlite3 *db)
     struct lookup *l = job->data;
     struct tly_buf *b = &job->out;
     struct tly_event_status es;
-    int rc = tly_query_event(db, job->tenant, l->id, &es);
+    int rc = tly_query_event(db, tly_api_event_index(job->api), job->tenant, l->id, &es);
     if (rc == 0) {
         rc = tly_buf_puts(b, "{\"event_id\":");
         rc |= tly_buf_json_str(b, l->id, strlen(l->id));

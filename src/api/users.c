@@ -165,8 +165,8 @@ static void run_events(struct tly_api_job *job, sqlite3 *db)
     int rc = tly_buf_puts(&job->out, "{\"user_id\":");
     rc |= tly_buf_json_str(&job->out, u->user_id, strlen(u->user_id));
     rc |= tly_buf_puts(&job->out, ",\"events\":[");
-    if (rc == 0 &&
-        tly_query_user_events(db, job->tenant, u->user_id, u->limit, on_event, job) != 0) {
+    if (rc == 0 && tly_query_user_events(db, tly_api_event_index(job->api), job->tenant, u->user_id,
+                                         u->limit, on_event, job) != 0) {
         tly_api_job_fail(job, 503, "unavailable", NULL, "state store error");
         return;
     }

@@ -81,7 +81,6 @@ int tly_pipeline_open(struct tly_pipeline **out, const struct tly_pipeline_confi
     p->log_dir = strdup(cfg->log_dir);
     p->db_path = strdup(cfg->db_path);
     tly_items_init(&p->items);
-    tly_u64set_init(&p->users);
     tly_histogram_init(&p->batch_seconds, batch_s_bounds,
                        (int)(sizeof batch_s_bounds / sizeof batch_s_bounds[0]));
     tly_histogram_init(&p->batch_records, batch_n_bounds,
@@ -221,11 +220,28 @@ static void rewind_reader(struct tly_pipeline *p)
 {
     tly_log_reader_close(p->reader);
     p->reader = NULL;
-    tly_u64set_clear(&p->users); /* may name users of the rolled-back batch */
+}
+
+/* Loads the event index unless it is ready. */
+static void load_index(struct tly_pipeline *p)
+{
+    if (tly_event_index_ready(tly_state_event_index(p->state)))
+        return;
+    uint64_t t0 = uv_hrtime();
+    int rc = tly_state_load_index(p->state);
+    struct tly_event_index_stats is;
+    tly_event_index_stats(tly_state_event_index(p->state), &is);
+    if (rc != 0)
+        tly_log_error(p->lg, "cannot load the event index; loading again at the first event",
+                      "error=\"%s\"", tly_strerror(rc));
+    else
+        tly_log_info(p->lg, "event index loaded", "events=%zu users=%zu bytes=%zu seconds=%.3f",
+                     is.events, is.users, is.bytes, (double)(uv_hrtime() - t0) / 1e9);
 }
 
 int tly_pipeline_catch_up(struct tly_pipeline *p, uint64_t end)
 {
+    load_index(p);
     atomic_store(&p->durable_end, end);
     while (p->position < end) {
         long n = run_batch(p, end);
@@ -253,8 +269,10 @@ static void consumer_main(void *arg)
      * thread yields the CPU to the HTTP loop and the log writer. */
     if (setpriority(PRIO_PROCESS, (id_t)gettid(), CONSUMER_NICE) != 0)
         tly_log_debug(p->lg, "could not lower the pipeline thread's priority", "%s", "");
-    /* Counted here, not at open, so a large backlog does not delay the
-     * daemon's start; appends since open are added by notify. */
+    /* Loaded and counted here, not at open, so that neither a large dedupe
+     * window nor a large backlog delays the daemon's start; appends since
+     * open are added by notify. */
+    load_index(p);
     if (p->backlog_end > p->position) {
         uint64_t n = count_records(p->log_dir, p->position, p->backlog_end);
         tly_counter_add(&p->records_known, n);
@@ -367,6 +385,11 @@ uint64_t tly_pipeline_position(const struct tly_pipeline *p)
     return atomic_load(&((struct tly_pipeline *)p)->pos_shared);
 }
 
+struct tly_event_index *tly_pipeline_event_index(const struct tly_pipeline *p)
+{
+    return tly_state_event_index(p->state);
+}
+
 void tly_pipeline_stats(const struct tly_pipeline *cp, struct tly_pipeline_stats *out)
 {
     struct tly_pipeline *p = (struct tly_pipeline *)cp;
@@ -430,6 +453,16 @@ int tly_pipeline_metrics(const struct tly_pipeline *cp, struct tly_buf *b)
                                 "Time to process and commit one batch.", &p->batch_seconds);
     rc |= tly_metrics_histogram(b, "tally_pipeline_batch_records", "Records in one batch.",
                                 &p->batch_records);
+    struct tly_event_index_stats is;
+    tly_event_index_stats(tly_state_event_index(p->state), &is);
+    rc |= tly_metrics_header(b, "tally_event_index_entries", "gauge",
+                             "Entries of the in-memory event index: kind=\"event\" per event "
+                             "kept for dedupe, kind=\"user\" per user with such events.");
+    rc |= tly_metrics_sample(b, "tally_event_index_entries", "kind=\"event\"", (double)is.events);
+    rc |= tly_metrics_sample(b, "tally_event_index_entries", "kind=\"user\"", (double)is.users);
+    rc |= tly_metrics_header(b, "tally_event_index_bytes", "gauge",
+                             "Memory held by the in-memory event index.");
+    rc |= tly_metrics_sample(b, "tally_event_index_bytes", "", (double)is.bytes);
     return rc ? TLY_ENOMEM : 0;
 }
 
@@ -441,7 +474,6 @@ void tly_pipeline_close(struct tly_pipeline *p)
     tly_log_reader_close(p->reader);
     tly_state_close(p->state);
     tly_items_free(&p->items);
-    tly_u64set_free(&p->users);
     free(p->settings);
     free(p->log_dir);
     free(p->db_path);

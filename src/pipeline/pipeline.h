@@ -27,6 +27,8 @@
 
 #include <stdint.h>
 
+struct tly_event_index;
+
 struct tly_pipeline;
 
 struct tly_pipeline_config {
@@ -56,6 +58,9 @@ void tly_pipeline_stop(struct tly_pipeline *p);
 
 int tly_pipeline_running(const struct tly_pipeline *p);
 uint64_t tly_pipeline_position(const struct tly_pipeline *p);
+/* The index of processed events (store/eventindex.h), for API readers on
+ * any thread; valid until tly_pipeline_close. */
+struct tly_event_index *tly_pipeline_event_index(const struct tly_pipeline *p);
 
 struct tly_pipeline_stats {
     uint64_t records, processed, duplicates, failed;

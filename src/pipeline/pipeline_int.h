@@ -9,7 +9,6 @@
 #define TLY_PIPELINE_INT_H
 
 #include "core/metrics.h"
-#include "core/u64set.h"
 #include "log/reader.h"
 #include "pipeline/pipeline.h"
 #include "sources/adapter.h"
@@ -38,8 +37,7 @@ struct tly_pipeline {
     struct tly_items items;
     struct settings_slot *settings; /* by tenant id */
     size_t nsettings;
-    struct tly_u64set users; /* hashes of (tenant, user_id) known to exist */
-    int64_t last_retention;  /* ms */
+    int64_t last_retention; /* ms */
 
     /* Shared. */
     uv_thread_t thread, checkpointer;

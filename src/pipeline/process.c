@@ -57,8 +57,6 @@ static int apply_event(struct tly_pipeline *p, const struct tly_event *ev, uint6
         return TLY_ENOMEM;
     if (tly_validate_event(ev, s, f) != 0)
         return -1;
-    uint64_t uh = tly_u64set_hash(ev->tenant, ev->user_id, strlen(ev->user_id));
-    int known = tly_u64set_has(&p->users, uh);
     if (s->require_registration) {
         /* Only registration counts; a user created by an event does not. */
         int status = tly_state_user_status(p->state, ev->tenant, ev->user_id);
@@ -83,16 +81,7 @@ static int apply_event(struct tly_pipeline *p, const struct tly_event *ev, uint6
     int rc = tly_state_record_event(p->state, &row, s->dedupe_window_ms, &dup);
     if (rc != 0)
         return rc;
-    if (dup)
-        return 1;
-    if (!known) {
-        rc = tly_state_user_touch(p->state, ev->tenant, ev->user_id, ev->received_at);
-        if (rc != 0)
-            return rc;
-        if (tly_u64set_add(&p->users, uh) != 0)
-            tly_u64set_clear(&p->users); /* only a cache */
-    }
-    return 0;
+    return dup ? 1 : 0;
 }
 
 static int store_failure(struct tly_pipeline *p, const struct tly_record *rec, uint64_t offset,
@@ -130,6 +119,19 @@ static int tally_result(struct tly_pipeline *p, int rc)
     return rc < -1 ? rc : 0;
 }
 
+/* Starts the index lookups of all the record's items at once, so that
+ * their cache misses overlap instead of coming one after another. */
+static void prefetch_items(struct tly_pipeline *p, const struct tly_adapter *a,
+                           const struct tly_record *rec)
+{
+    struct tly_event_index *idx = tly_state_event_index(p->state);
+    for (size_t i = 0; i < p->items.n; i++) {
+        const char *id = a->event_id_of(p->items.item[i]);
+        if (id != NULL)
+            tly_event_index_prefetch(idx, tly_event_index_id_hash(rec->tenant, id));
+    }
+}
+
 static int process_items(struct tly_pipeline *p, const struct tly_adapter *a,
                          const struct tly_record *rec, uint64_t offset)
 {
@@ -137,6 +139,7 @@ static int process_items(struct tly_pipeline *p, const struct tly_adapter *a,
     tly_items_reset(&p->items);
     if (a->split(rec, &p->items, &f) != 0)
         return store_failure(p, rec, offset, -1, NULL, NULL, &f);
+    prefetch_items(p, a, rec);
     for (size_t i = 0; i < p->items.n; i++) {
         const cJSON *item = p->items.item[i];
         struct tly_event ev;

@@ -77,6 +77,34 @@ static const char *const migrations[] = {
     "  created_at INTEGER NOT NULL,"
     "  attributes TEXT NOT NULL DEFAULT '{}',"
     "  PRIMARY KEY (tenant_id, user_id)) WITHOUT ROWID;",
+
+    /* 3: events in arrival order (row id), found through the in-memory
+     * index of store/eventindex.h rather than B-tree indexes on random
+     * keys; prev_user chains each user's events, newest to oldest. The
+     * index on received_at grows at its right edge only (pruning). */
+    "CREATE TABLE events_v3 ("
+    "  id INTEGER PRIMARY KEY,"
+    "  tenant_id INTEGER NOT NULL,"
+    "  event_id TEXT NOT NULL,"
+    "  log_offset INTEGER NOT NULL,"
+    "  item INTEGER NOT NULL,"
+    "  user_id TEXT NOT NULL,"
+    "  event_name TEXT NOT NULL,"
+    "  ts INTEGER NOT NULL,"
+    "  received_at INTEGER NOT NULL,"
+    "  duplicates INTEGER NOT NULL DEFAULT 0,"
+    "  last_duplicate_at INTEGER,"
+    "  prev_user INTEGER);"
+    "INSERT INTO events_v3 (tenant_id, event_id, log_offset, item, user_id, event_name, ts,"
+    "  received_at, duplicates, last_duplicate_at)"
+    "  SELECT tenant_id, event_id, log_offset, item, user_id, event_name, ts, received_at,"
+    "  duplicates, last_duplicate_at FROM events ORDER BY log_offset, item;"
+    "UPDATE events_v3 SET prev_user = w.prev FROM (SELECT id, lag(id) OVER"
+    "  (PARTITION BY tenant_id, user_id ORDER BY id) AS prev FROM events_v3) AS w"
+    "  WHERE events_v3.id = w.id;"
+    "DROP TABLE events;"
+    "ALTER TABLE events_v3 RENAME TO events;"
+    "CREATE INDEX events_by_received ON events (received_at);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -24,26 +24,74 @@ static int prepare_keyed(sqlite3 *db, const char *sql, uint32_t tenant, const ch
     return 0;
 }
 
-int tly_query_event(sqlite3 *db, uint32_t tenant, const char *event_id,
+#define EVENT_COLUMNS                                                                              \
+    "tenant_id, event_id, user_id, event_name, log_offset, item, ts, "                             \
+    "received_at, duplicates, last_duplicate_at, prev_user"
+
+/* One row of EVENT_COLUMNS; *prev_user is the row's link (0 for none). */
+static void event_row(sqlite3_stmt *s, struct tly_event_status *e, int64_t *prev_user)
+{
+    e->offset = (uint64_t)sqlite3_column_int64(s, 4);
+    e->item = sqlite3_column_int(s, 5);
+    e->timestamp = sqlite3_column_int64(s, 6);
+    e->received_at = sqlite3_column_int64(s, 7);
+    e->duplicates = sqlite3_column_int64(s, 8);
+    e->last_duplicate_at = sqlite3_column_int64(s, 9);
+    *prev_user = sqlite3_column_int64(s, 10);
+}
+
+/* Steps `s` (bound to a row id at ?1) and checks the row is the tenant's
+ * and has `text` in column `col`: 1 yes, 0 no (or no such row), TLY_EIO. */
+static int row_matches(sqlite3_stmt *s, int64_t row, uint32_t tenant, int col, const char *text)
+{
+    sqlite3_reset(s);
+    sqlite3_bind_int64(s, 1, row);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (rc != SQLITE_ROW)
+        return TLY_EIO;
+    const char *t = (const char *)sqlite3_column_text(s, col);
+    return (uint32_t)sqlite3_column_int64(s, 0) == tenant && t != NULL && strcmp(t, text) == 0;
+}
+
+int tly_query_event(sqlite3 *db, struct tly_event_index *idx, uint32_t tenant, const char *event_id,
                     struct tly_event_status *out)
 {
     sqlite3_stmt *s;
-    if (prepare_keyed(db,
-                      "SELECT log_offset, item, ts, received_at, duplicates, "
-                      "last_duplicate_at FROM events WHERE tenant_id = ? AND event_id = ?",
-                      tenant, event_id, &s) != 0)
+    int64_t prev;
+    if (idx == NULL || !tly_event_index_ready(idx)) {
+        /* No index in this process, or not loaded yet: a scan. */
+        if (prepare_keyed(db,
+                          "SELECT " EVENT_COLUMNS " FROM events WHERE tenant_id = ? AND "
+                          "event_id = ? ORDER BY id DESC LIMIT 1",
+                          tenant, event_id, &s) != 0)
+            return TLY_EIO;
+        int rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW)
+            event_row(s, out, &prev);
+        sqlite3_finalize(s);
+        return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? TLY_ENOENT : TLY_EIO;
+    }
+    int64_t rows[16];
+    size_t n = tly_event_index_find(idx, tly_event_index_id_hash(tenant, event_id), rows, 16);
+    if (n == 0)
+        return TLY_ENOENT;
+    if (sqlite3_prepare_v2(db, "SELECT " EVENT_COLUMNS " FROM events WHERE id = ?", -1, &s, NULL) !=
+        SQLITE_OK)
         return TLY_EIO;
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        out->offset = (uint64_t)sqlite3_column_int64(s, 0);
-        out->item = sqlite3_column_int(s, 1);
-        out->timestamp = sqlite3_column_int64(s, 2);
-        out->received_at = sqlite3_column_int64(s, 3);
-        out->duplicates = sqlite3_column_int64(s, 4);
-        out->last_duplicate_at = sqlite3_column_int64(s, 5);
+    int result = TLY_ENOENT;
+    for (size_t i = 0; i < n && i < 16 && result == TLY_ENOENT; i++) {
+        int m = row_matches(s, rows[i], tenant, 1, event_id);
+        if (m < 0)
+            result = m;
+        else if (m == 1) {
+            event_row(s, out, &prev);
+            result = 0;
+        }
     }
     sqlite3_finalize(s);
-    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? TLY_ENOENT : TLY_EIO;
+    return result;
 }
 
 int tly_query_failed(sqlite3 *db, uint32_t tenant, const struct tly_failed_filter *f,
@@ -109,35 +157,72 @@ int tly_query_failed(sqlite3 *db, uint32_t tenant, const struct tly_failed_filte
     return rc == SQLITE_DONE ? 0 : TLY_EIO;
 }
 
-int tly_query_user_events(sqlite3 *db, uint32_t tenant, const char *user_id, int limit,
+/* Hands the current row of `s` (EVENT_COLUMNS) to fn: 0 go on, 1 stop,
+ * or TLY_EIO. */
+static int emit_user_event(sqlite3_stmt *s,
+                           int (*fn)(const struct tly_user_event_view *v, void *arg), void *arg)
+{
+    struct tly_user_event_view v = {
+        .event_id = (const char *)sqlite3_column_text(s, 1),
+        .event_name = (const char *)sqlite3_column_text(s, 3),
+        .offset = (uint64_t)sqlite3_column_int64(s, 4),
+        .item = sqlite3_column_int(s, 5),
+        .timestamp = sqlite3_column_int64(s, 6),
+        .received_at = sqlite3_column_int64(s, 7),
+    };
+    int r = fn(&v, arg);
+    return r == 0 ? 0 : r > 0 ? 1 : TLY_EIO;
+}
+
+/* Rows read per listed event at most, so that a chain shared by users
+ * whose hashes collide still ends quickly. */
+#define USER_CHAIN_SLACK 64
+
+int tly_query_user_events(sqlite3 *db, struct tly_event_index *idx, uint32_t tenant,
+                          const char *user_id, int limit,
                           int (*fn)(const struct tly_user_event_view *v, void *arg), void *arg)
 {
     sqlite3_stmt *s;
-    if (prepare_keyed(db,
-                      "SELECT event_id, event_name, log_offset, item, ts, received_at "
-                      "FROM events WHERE tenant_id = ? AND user_id = ? "
-                      "ORDER BY log_offset DESC, item DESC LIMIT ?",
-                      tenant, user_id, &s) != 0)
+    int rc = 0;
+    if (idx == NULL || !tly_event_index_ready(idx)) {
+        /* No index in this process, or not loaded yet: a scan. */
+        if (prepare_keyed(db,
+                          "SELECT " EVENT_COLUMNS " FROM events WHERE tenant_id = ? AND "
+                          "user_id = ? ORDER BY id DESC LIMIT ?",
+                          tenant, user_id, &s) != 0)
+            return TLY_EIO;
+        sqlite3_bind_int(s, 3, limit);
+        int step = SQLITE_DONE;
+        while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW)
+            rc = emit_user_event(s, fn, arg);
+        if (rc == 0 && step != SQLITE_DONE)
+            rc = TLY_EIO;
+        sqlite3_finalize(s);
+        return rc < 0 ? rc : 0;
+    }
+    int64_t row = tly_event_index_user_last(idx, tly_event_index_user_hash(tenant, user_id));
+    if (row == 0)
+        return 0;
+    if (sqlite3_prepare_v2(db, "SELECT " EVENT_COLUMNS " FROM events WHERE id = ?", -1, &s, NULL) !=
+        SQLITE_OK)
         return TLY_EIO;
-    sqlite3_bind_int(s, 3, limit);
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct tly_user_event_view v = {
-            .event_id = (const char *)sqlite3_column_text(s, 0),
-            .event_name = (const char *)sqlite3_column_text(s, 1),
-            .offset = (uint64_t)sqlite3_column_int64(s, 2),
-            .item = sqlite3_column_int(s, 3),
-            .timestamp = sqlite3_column_int64(s, 4),
-            .received_at = sqlite3_column_int64(s, 5),
-        };
-        int r = fn(&v, arg);
-        if (r != 0) {
-            rc = r > 0 ? SQLITE_DONE : SQLITE_ERROR; /* > 0 stops early, < 0 fails */
+    /* Follow prev_user from the newest row; the chain ends at a pruned row. */
+    int listed = 0;
+    for (long steps = (long)limit * USER_CHAIN_SLACK;
+         rc == 0 && row > 0 && listed < limit && steps > 0; steps--) {
+        int m = row_matches(s, row, tenant, 2, user_id);
+        if (m < 0 || sqlite3_data_count(s) == 0) {
+            rc = m < 0 ? m : 0;
             break;
         }
+        if (m == 1) {
+            listed++;
+            rc = emit_user_event(s, fn, arg);
+        }
+        row = sqlite3_column_int64(s, 10);
     }
     sqlite3_finalize(s);
-    return rc == SQLITE_DONE ? 0 : TLY_EIO;
+    return rc < 0 ? rc : 0;
 }
 
 int tly_query_user(sqlite3 *db, uint32_t tenant, const char *user_id,

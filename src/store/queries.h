@@ -8,6 +8,7 @@
 #define TLY_STORE_QUERIES_H
 
 #include "core/err.h"
+#include "store/eventindex.h"
 
 #include <sqlite3.h>
 #include <stddef.h>
@@ -20,8 +21,10 @@ struct tly_event_status {
     int64_t duplicates, last_duplicate_at; /* last_duplicate_at 0 when none */
 };
 
-/* 0 with `out`, TLY_ENOENT, or TLY_EIO. */
-int tly_query_event(sqlite3 *db, uint32_t tenant, const char *event_id,
+/* The newest row of the event id: 0 with `out`, TLY_ENOENT, or TLY_EIO.
+ * `idx` is the pipeline's event index; when it is NULL (no pipeline in
+ * this process) or not loaded yet, the table is scanned instead. */
+int tly_query_event(sqlite3 *db, struct tly_event_index *idx, uint32_t tenant, const char *event_id,
                     struct tly_event_status *out);
 
 struct tly_failed_view {
@@ -59,8 +62,10 @@ struct tly_user_event_view {
     int64_t timestamp, received_at;
 };
 
-/* The user's processed events, newest first. */
-int tly_query_user_events(sqlite3 *db, uint32_t tenant, const char *user_id, int limit,
+/* The user's processed events, newest first (`idx` as for
+ * tly_query_event). */
+int tly_query_user_events(sqlite3 *db, struct tly_event_index *idx, uint32_t tenant,
+                          const char *user_id, int limit,
                           int (*fn)(const struct tly_user_event_view *v, void *arg), void *arg);
 
 struct tly_user_view {

@@ -7,13 +7,25 @@
  * from the event log, which is the system of record. Automatic checkpoints
  * are off on this connection; the pipeline's checkpointer runs them on its
  * own connection, off the hot path.
+ *
+ * Events are appended in arrival order and found through the in-memory
+ * index of eventindex.h, which this file keeps in step with the table.
+ * One process at a time may write the pipeline's state: state.db.lock
+ * (flock) is held while the store is open.
  */
 #include "store/state.h"
 #include "store/db.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
+#include <unistd.h>
+
+#define FIND_MAX 16 /* rows looked at for one event id (see record_event) */
 
 enum {
     S_BEGIN,
@@ -22,16 +34,16 @@ enum {
     S_GET_POS,
     S_SET_POS,
     S_EV_INSERT,
-    S_EV_FIRST,
+    S_EV_GET,
     S_EV_DUP,
-    S_EV_REPLACE,
     S_USER_GET,
     S_USER_TOUCH,
     S_FAIL_ADD,
     S_FAIL_GET,
     S_FAIL_REPLAYED,
     S_FAIL_AGAIN,
-    S_PRUNE,
+    S_PRUNE_SCAN,
+    S_PRUNE_DELETE,
     S_DATA_VERSION,
     S_COUNT
 };
@@ -45,14 +57,11 @@ static const char *const sql[S_COUNT] = {
                   "ON CONFLICT (name) DO UPDATE SET position = excluded.position, "
                   "updated_at = excluded.updated_at",
     [S_EV_INSERT] = "INSERT INTO events (tenant_id, event_id, log_offset, item, user_id, "
-                    "event_name, ts, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
-                    "ON CONFLICT DO NOTHING",
-    [S_EV_FIRST] = "SELECT received_at FROM events WHERE tenant_id = ?1 AND event_id = ?2",
-    [S_EV_DUP] = "UPDATE events SET duplicates = duplicates + 1, last_duplicate_at = ?3 "
-                 "WHERE tenant_id = ?1 AND event_id = ?2",
-    [S_EV_REPLACE] = "UPDATE events SET log_offset = ?3, item = ?4, user_id = ?5, "
-                     "event_name = ?6, ts = ?7, received_at = ?8, duplicates = 0, "
-                     "last_duplicate_at = NULL WHERE tenant_id = ?1 AND event_id = ?2",
+                    "event_name, ts, received_at, prev_user) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [S_EV_GET] = "SELECT tenant_id, event_id, received_at FROM events WHERE id = ?1",
+    [S_EV_DUP] = "UPDATE events SET duplicates = duplicates + 1, last_duplicate_at = ?2 "
+                 "WHERE id = ?1",
     [S_USER_GET] = "SELECT registered FROM users WHERE tenant_id = ?1 AND user_id = ?2",
     [S_USER_TOUCH] = "INSERT INTO users (tenant_id, user_id, registered, created_at) "
                      "VALUES (?1, ?2, 0, ?3) ON CONFLICT DO NOTHING",
@@ -65,8 +74,9 @@ static const char *const sql[S_COUNT] = {
                         "WHERE id = ?1",
     [S_FAIL_AGAIN] = "UPDATE failed_events SET reason = ?2, field = ?3, message = ?4, "
                      "failed_at = ?5, attempts = attempts + 1 WHERE id = ?1",
-    [S_PRUNE] = "DELETE FROM events WHERE (tenant_id, event_id) IN (SELECT tenant_id, event_id "
-                "FROM events WHERE tenant_id = ?1 AND received_at < ?2 LIMIT ?3)",
+    [S_PRUNE_SCAN] = "SELECT id, event_id, user_id FROM events "
+                     "WHERE received_at < ?2 AND tenant_id = ?1 ORDER BY received_at LIMIT ?3",
+    [S_PRUNE_DELETE] = "DELETE FROM events WHERE id = ?1",
     [S_DATA_VERSION] = "PRAGMA data_version",
 };
 
@@ -75,16 +85,39 @@ struct tly_state {
     sqlite3 *h;
     sqlite3_stmt *st[S_COUNT];
     long data_version;
+    struct tly_event_index *index;
+    int lock_fd;
 };
+
+/* Takes state.db.lock, so that two processes never run the pipeline on
+ * one data directory (each would dedupe against its own index). */
+static int take_lock(struct tly_state *st, const char *path, struct tly_error *err)
+{
+    char lock[4096];
+    if ((size_t)snprintf(lock, sizeof lock, "%s.lock", path) >= sizeof lock)
+        return tly_error_set(err, TLY_EINVAL, "", "%s: path too long", path);
+    st->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (st->lock_fd < 0)
+        return tly_error_set(err, TLY_EIO, "", "%s: %s", lock, strerror(errno));
+    if (flock(st->lock_fd, LOCK_EX | LOCK_NB) != 0)
+        return tly_error_set(err, errno == EWOULDBLOCK ? TLY_EBUSY : TLY_EIO, "",
+                             "%s: another tallyd process is running the pipeline on this "
+                             "data directory",
+                             path);
+    return 0;
+}
 
 int tly_state_open(struct tly_state **out, const char *path, struct tly_error *err)
 {
     struct tly_state *st = calloc(1, sizeof *st);
     if (st == NULL)
         return TLY_ENOMEM;
-    int rc = tly_db_open(&st->db, path, err);
+    st->lock_fd = -1;
+    int rc = take_lock(st, path, err);
+    if (rc == 0)
+        rc = tly_db_open(&st->db, path, err);
     if (rc != 0) {
-        free(st);
+        tly_state_close(st);
         return rc;
     }
     st->h = tly_db_sqlite(st->db);
@@ -108,6 +141,11 @@ int tly_state_open(struct tly_state **out, const char *path, struct tly_error *e
     }
     st->data_version = -1;
     tly_state_changed_elsewhere(st);
+    if (tly_event_index_new(&st->index) != 0) {
+        tly_error_set(err, TLY_ENOMEM, "", "out of memory");
+        tly_state_close(st);
+        return TLY_ENOMEM;
+    }
     *out = st;
     return 0;
 }
@@ -119,7 +157,20 @@ void tly_state_close(struct tly_state *st)
     for (int i = 0; i < S_COUNT; i++)
         sqlite3_finalize(st->st[i]);
     tly_db_close(st->db);
+    tly_event_index_free(st->index);
+    if (st->lock_fd >= 0)
+        close(st->lock_fd); /* releases the lock */
     free(st);
+}
+
+struct tly_event_index *tly_state_event_index(struct tly_state *st)
+{
+    return st->index;
+}
+
+int tly_state_load_index(struct tly_state *st)
+{
+    return tly_event_index_load(st->index, st->h);
 }
 
 sqlite3 *tly_state_sqlite(struct tly_state *st)
@@ -165,6 +216,9 @@ void tly_state_rollback(struct tly_state *st)
 {
     if (!sqlite3_get_autocommit(st->h))
         run(st, S_ROLLBACK);
+    /* The index may name rows of the rolled-back transaction, whose ids
+     * the next inserts will take again. */
+    tly_event_index_load(st->index, st->h);
 }
 
 int tly_state_get_position(struct tly_state *st, const char *consumer, uint64_t *pos)
@@ -186,47 +240,78 @@ int tly_state_set_position(struct tly_state *st, const char *consumer, uint64_t 
     return run(st, S_SET_POS);
 }
 
-static void bind_event(sqlite3_stmt *s, const struct tly_event_row *r)
+/* The newest row of (tenant, event_id) and its receive time: 1 found,
+ * 0 not, or TLY_EIO. Rows of other ids under the same hash are skipped. */
+static int find_event(struct tly_state *st, uint32_t tenant, const char *event_id, uint64_t h,
+                      int64_t *row, int64_t *received_at)
 {
-    sqlite3_bind_int64(s, 1, r->tenant);
-    sqlite3_bind_text(s, 2, r->event_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, (int64_t)r->offset);
-    sqlite3_bind_int(s, 4, r->item);
-    sqlite3_bind_text(s, 5, r->user_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 6, r->event_name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 7, r->timestamp);
-    sqlite3_bind_int64(s, 8, r->received_at);
+    int64_t rows[FIND_MAX];
+    size_t n = tly_event_index_find(st->index, h, rows, FIND_MAX);
+    if (n > FIND_MAX)
+        n = FIND_MAX; /* FIND_MAX resends past the window or colliding ids */
+    sqlite3_stmt *s = st->st[S_EV_GET];
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_bind_int64(s, 1, rows[i]);
+        int rc = sqlite3_step(s);
+        int match = rc == SQLITE_ROW && (uint32_t)sqlite3_column_int64(s, 0) == tenant &&
+                    strcmp((const char *)sqlite3_column_text(s, 1), event_id) == 0;
+        if (match)
+            *received_at = sqlite3_column_int64(s, 2);
+        sqlite3_reset(s);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            return TLY_EIO;
+        if (match) {
+            *row = rows[i];
+            return 1;
+        }
+    }
+    return 0;
 }
 
 int tly_state_record_event(struct tly_state *st, const struct tly_event_row *row, int64_t window_ms,
                            int *dup)
 {
     *dup = 0;
-    bind_event(st->st[S_EV_INSERT], row);
-    if (run(st, S_EV_INSERT) != 0)
+    if (!tly_event_index_ready(st->index) && tly_state_load_index(st) != 0)
         return TLY_EIO;
-    if (sqlite3_changes(st->h) == 1)
-        return 0; /* first time: the common case, one statement */
-
-    sqlite3_stmt *s = st->st[S_EV_FIRST];
-    sqlite3_bind_int64(s, 1, row->tenant);
-    sqlite3_bind_text(s, 2, row->event_id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    int64_t first = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-    if (rc != SQLITE_ROW)
-        return TLY_EIO;
-    if (window_ms > 0 && row->received_at - first < window_ms) {
-        s = st->st[S_EV_DUP];
-        sqlite3_bind_int64(s, 1, row->tenant);
-        sqlite3_bind_text(s, 2, row->event_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 3, row->received_at);
+    uint64_t h = tly_event_index_id_hash(row->tenant, row->event_id);
+    int64_t found = 0, first = 0;
+    int rc = window_ms > 0 ? find_event(st, row->tenant, row->event_id, h, &found, &first) : 0;
+    if (rc < 0)
+        return rc;
+    if (rc == 1 && row->received_at - first < window_ms) {
+        sqlite3_stmt *s = st->st[S_EV_DUP];
+        sqlite3_bind_int64(s, 1, found);
+        sqlite3_bind_int64(s, 2, row->received_at);
         *dup = 1;
         return run(st, S_EV_DUP);
     }
-    bind_event(st->st[S_EV_REPLACE], row); /* outside the window: new again */
-    return run(st, S_EV_REPLACE);
+    /* New, or seen before the window: a row of its own (the old one goes
+     * with pruning; lookups take the newest). */
+    uint64_t uh = tly_event_index_user_hash(row->tenant, row->user_id);
+    int64_t prev = tly_event_index_user_last(st->index, uh);
+    sqlite3_stmt *s = st->st[S_EV_INSERT];
+    sqlite3_bind_int64(s, 1, row->tenant);
+    sqlite3_bind_text(s, 2, row->event_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, (int64_t)row->offset);
+    sqlite3_bind_int(s, 4, row->item);
+    sqlite3_bind_text(s, 5, row->user_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 6, row->event_name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 7, row->timestamp);
+    sqlite3_bind_int64(s, 8, row->received_at);
+    if (prev > 0)
+        sqlite3_bind_int64(s, 9, prev);
+    if (run(st, S_EV_INSERT) != 0)
+        return TLY_EIO;
+    if (tly_event_index_add(st->index, h, uh, sqlite3_last_insert_rowid(st->h)) != 0)
+        return TLY_ENOMEM;
+    if (prev > 0)
+        return 0; /* the user has a row already */
+    s = st->st[S_USER_TOUCH];
+    sqlite3_bind_int64(s, 1, row->tenant);
+    sqlite3_bind_text(s, 2, row->user_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, row->received_at);
+    return run(st, S_USER_TOUCH);
 }
 
 int tly_state_user_status(struct tly_state *st, uint32_t tenant, const char *user_id)
@@ -241,15 +326,6 @@ int tly_state_user_status(struct tly_state *st, uint32_t tenant, const char *use
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
     return result;
-}
-
-int tly_state_user_touch(struct tly_state *st, uint32_t tenant, const char *user_id, int64_t now)
-{
-    sqlite3_stmt *s = st->st[S_USER_TOUCH];
-    sqlite3_bind_int64(s, 1, tenant);
-    sqlite3_bind_text(s, 2, user_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, now);
-    return run(st, S_USER_TOUCH);
 }
 
 int tly_state_add_failed(struct tly_state *st, const struct tly_failed_row *r, int64_t now)
@@ -348,12 +424,39 @@ int tly_state_failed_again(struct tly_state *st, int64_t id, const struct tly_fa
 int tly_state_prune_events(struct tly_state *st, uint32_t tenant, int64_t before_ms, int limit,
                            int *deleted)
 {
-    sqlite3_stmt *s = st->st[S_PRUNE];
-    sqlite3_bind_int64(s, 1, tenant);
-    sqlite3_bind_int64(s, 2, before_ms);
-    sqlite3_bind_int(s, 3, limit);
-    int rc = run(st, S_PRUNE);
-    *deleted = rc == 0 ? sqlite3_changes(st->h) : 0;
+    *deleted = 0;
+    struct gone {
+        int64_t row;
+        uint64_t id_hash, user_hash;
+    } *gone = limit > 0 ? malloc((size_t)limit * sizeof *gone) : NULL;
+    if (gone == NULL)
+        return limit > 0 ? TLY_ENOMEM : 0;
+    /* Collect first, then delete: no writes while the scan is open. */
+    sqlite3_stmt *scan = st->st[S_PRUNE_SCAN];
+    sqlite3_bind_int64(scan, 1, tenant);
+    sqlite3_bind_int64(scan, 2, before_ms);
+    sqlite3_bind_int(scan, 3, limit);
+    int n = 0, rc = SQLITE_DONE;
+    while (n < limit && (rc = sqlite3_step(scan)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(scan, 1);
+        const char *user = (const char *)sqlite3_column_text(scan, 2);
+        gone[n].row = sqlite3_column_int64(scan, 0);
+        gone[n].id_hash = tly_event_index_id_hash(tenant, id ? id : "");
+        gone[n].user_hash = tly_event_index_user_hash(tenant, user ? user : "");
+        n++;
+    }
+    sqlite3_reset(scan);
+    sqlite3_clear_bindings(scan);
+    rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : TLY_EIO;
+    for (int i = 0; rc == 0 && i < n; i++) {
+        sqlite3_bind_int64(st->st[S_PRUNE_DELETE], 1, gone[i].row);
+        rc = run(st, S_PRUNE_DELETE);
+        if (rc == 0) {
+            tly_event_index_remove(st->index, gone[i].id_hash, gone[i].user_hash, gone[i].row);
+            (*deleted)++;
+        }
+    }
+    free(gone);
     return rc;
 }
 

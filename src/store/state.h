@@ -15,14 +15,25 @@
 
 #include "core/err.h"
 #include "sources/adapter.h"
+#include "store/eventindex.h"
 
 #include <sqlite3.h>
 #include <stdint.h>
 
 struct tly_state;
 
+/* TLY_EBUSY when another process has the store open (state.db.lock). */
 int tly_state_open(struct tly_state **out, const char *path, struct tly_error *err);
 void tly_state_close(struct tly_state *st);
+
+/* The index of the store's events, for readers on other threads (API
+ * queries). Owned by the store: valid until tly_state_close. */
+struct tly_event_index *tly_state_event_index(struct tly_state *st);
+/* Builds the index from the table: about a second per million events in
+ * the dedupe window, so the pipeline's thread does it rather than
+ * tly_state_open. Recording an event loads it first if needed; until it
+ * is ready, readers scan the table instead. */
+int tly_state_load_index(struct tly_state *st);
 
 /* The connection, for the settings helpers (settings.h). Borrowed. */
 sqlite3 *tly_state_sqlite(struct tly_state *st);
@@ -49,18 +60,16 @@ struct tly_event_row {
     int64_t received_at;
 };
 
-/* Records a processed event. When (tenant, event_id) was recorded less than
- * window_ms earlier (by receive time) it is a duplicate instead: counted on
- * the first one, *dup = 1. After the window the id counts as new again;
- * a window of 0 turns dedupe off. */
+/* Records a processed event, and its user when new. When (tenant,
+ * event_id) was recorded less than window_ms earlier (by receive time) it
+ * is a duplicate instead: counted on the first one, *dup = 1. After the
+ * window the id counts as new again; a window of 0 turns dedupe off. */
 int tly_state_record_event(struct tly_state *st, const struct tly_event_row *row, int64_t window_ms,
                            int *dup);
 
 /* 1 if the user is registered, 0 if known but not registered, TLY_ENOENT
  * if unknown. */
 int tly_state_user_status(struct tly_state *st, uint32_t tenant, const char *user_id);
-/* Creates the user (not registered) if unknown. */
-int tly_state_user_touch(struct tly_state *st, uint32_t tenant, const char *user_id, int64_t now);
 
 struct tly_failed_row {
     uint32_t tenant;
@@ -105,7 +114,7 @@ int tly_state_failed_again(struct tly_state *st, int64_t id, const struct tly_fa
 int tly_state_tenant_ids(struct tly_state *st, uint32_t **ids, size_t *n);
 
 /* Deletes up to `limit` event rows of the tenant received before
- * `before_ms`; *deleted says how many. */
+ * `before_ms`, oldest first; *deleted says how many. */
 int tly_state_prune_events(struct tly_state *st, uint32_t tenant, int64_t before_ms, int limit,
                            int *deleted);
 

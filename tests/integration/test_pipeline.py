@@ -40,6 +40,40 @@ def test_processed_and_duplicate(data):
     assert d.stop() == 0
 
 
+def test_lookups_after_restart_and_one_pipeline_per_data_dir(data):
+    """Processed events are found again after a restart (the event index is
+    rebuilt from state.db), dedupe holds across it, and a second process
+    cannot run the pipeline on the same data directory."""
+    t = create_tenant(data)
+    d = Daemon(data)
+    evs = [event("rs-%d" % i, user="rs-u%d" % (i % 3)) for i in range(30)]
+    assert d.post("/server/v4/batch", {"events": evs}, t["write_key"])[0] == 200
+    d.wait_processed()
+    m = d.metrics()
+    assert m['tally_event_index_entries{kind="event"}'] == 30
+    assert m['tally_event_index_entries{kind="user"}'] == 3
+    assert m["tally_event_index_bytes"] > 0
+    # The daemon's pipeline holds state.db.lock: `pipeline run` is refused.
+    r = tallyd("pipeline", "run", "--data", data, check=False)
+    assert r.returncode != 0 and "another tallyd process" in r.stderr, r.stderr
+    assert d.stop() == 0
+
+    d = Daemon(data)
+    wait_for(lambda: d.metrics().get('tally_event_index_entries{kind="event"}') == 30,
+             what="the event index loaded at start")
+    status, e = d.get_json("/v1/events/rs-7", t["admin_key"])
+    assert status == 200 and e["status"] == "processed", e
+    status, u = d.get_json("/v1/users/rs-u1/events", t["admin_key"])
+    assert [x["event_id"] for x in u["events"]] == ["rs-%d" % i for i in range(28, 0, -3)]
+    assert d.post("/server/v4", json.dumps(evs[7]), t["write_key"])[0] == 200
+    d.wait_processed()
+    assert d.get_json("/v1/events/rs-7", t["admin_key"])[1]["status"] == "duplicate"
+    assert d.stop() == 0
+    # With no daemon running, `pipeline run` may take the lock.
+    r = tallyd("pipeline", "run", "--data", data, check=False)
+    assert r.returncode == 0, r.stderr
+
+
 def test_batch_with_bad_items_and_replay_after_fix(data):
     t = create_tenant(data)
     d = Daemon(data)

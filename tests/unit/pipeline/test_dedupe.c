@@ -2,13 +2,16 @@
  * Unit tests for the pipeline's state store (store/state.h) on a fresh
  * state.db: dedupe by (tenant, event_id) within a window of receive time
  * (first → new; 1 ms later and window − 1 ms later → duplicate; exactly
- * window later → new again, replacing the row so that the window restarts
- * from the new send; window 0 → never a duplicate, also for a send with an
- * earlier receive time, which state.c gets wrong: see above that test;
- * another tenant's id is not a duplicate), the duplicates counter and last_duplicate_at as
- * tly_query_event (store/queries.h) shows them, pruning of old rows per
- * tenant with a limit, and consumer positions that persist across a reopen
- * only when committed.
+ * window later → new again, in a row of its own that lookups prefer, so
+ * that the window restarts from the new send; window 0 → never a
+ * duplicate, also for a send with an earlier receive time; another
+ * tenant's id is not a duplicate), the duplicates counter and
+ * last_duplicate_at as tly_query_event (store/queries.h) shows them, with
+ * the event index and with the scan that serves processes without one,
+ * pruning of old rows per tenant with a limit (index entries go with
+ * them), a user's events newest first through the prev_user chain, the
+ * index rebuilt after a rollback and a reopen, and consumer positions that
+ * persist across a reopen only when committed.
  *
  * Every test gets a fresh directory from mkdtemp under /tmp, removed by the
  * teardown.
@@ -49,7 +52,7 @@ static int setup(void **state)
     }
     snprintf(f->path, sizeof f->path, "%s/state.db", f->dir);
     struct tly_error err = {{0}};
-    if (tly_state_open(&f->st, f->path, &err) != 0) {
+    if (tly_state_open(&f->st, f->path, &err) != 0 || tly_state_load_index(f->st) != 0) {
         fprintf(stderr, "tly_state_open: %s\n", err.msg);
         return -1;
     }
@@ -61,7 +64,7 @@ static int teardown(void **state)
 {
     struct fx *f = *state;
     tly_state_close(f->st);
-    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal", ".lock"};
     for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
         char p[160];
         snprintf(p, sizeof p, "%s%s", f->path, suffixes[i]);
@@ -79,18 +82,21 @@ static void reopen(struct fx *f)
     struct tly_error err = {{0}};
     if (tly_state_open(&f->st, f->path, &err) != 0)
         fail_msg("reopen: %s", err.msg);
+    /* As the pipeline does when it starts. */
+    assert_int_equal(tly_state_load_index(f->st), 0);
 }
 
 /* Records (tenant, id) received at `at` (offset = at - T0 so rows can be
  * told apart); returns dup. */
-static int record(struct fx *f, uint32_t tenant, const char *id, int64_t at, int64_t window)
+static int record_for(struct fx *f, uint32_t tenant, const char *user, const char *id, int64_t at,
+                      int64_t window)
 {
     struct tly_event_row row = {
         .tenant = tenant,
         .event_id = id,
         .offset = (uint64_t)(at - T0) + 100,
         .item = 3,
-        .user_id = "user-1",
+        .user_id = user,
         .event_name = "purchase",
         .timestamp = at - 5000,
         .received_at = at,
@@ -103,11 +109,22 @@ static int record(struct fx *f, uint32_t tenant, const char *id, int64_t at, int
     return dup;
 }
 
+static int record(struct fx *f, uint32_t tenant, const char *id, int64_t at, int64_t window)
+{
+    return record_for(f, tenant, "user-1", id, at, window);
+}
+
 static struct tly_event_status status_of(struct fx *f, uint32_t tenant, const char *id)
 {
     struct tly_event_status s;
     memset(&s, 0xee, sizeof s);
-    int rc = tly_query_event(tly_state_sqlite(f->st), tenant, id, &s);
+    int rc = tly_query_event(tly_state_sqlite(f->st), tly_state_event_index(f->st), tenant, id, &s);
+    /* A process without the index scans, and must find the same row. */
+    struct tly_event_status scanned;
+    assert_int_equal(tly_query_event(tly_state_sqlite(f->st), NULL, tenant, id, &scanned), rc);
+    if (rc == 0)
+        assert_true(scanned.offset == s.offset && scanned.received_at == s.received_at &&
+                    scanned.duplicates == s.duplicates);
     if (rc != 0)
         fail_msg("query_event(%u, %s): %d", tenant, id, rc);
     return s;
@@ -139,7 +156,9 @@ static void test_first_time_is_new(void **state)
     /* Another id is new too, and an unknown one is not there. */
     assert_int_equal(record(f, 1, "evt-2", T0, WINDOW), 0);
     struct tly_event_status none;
-    assert_int_equal(tly_query_event(tly_state_sqlite(f->st), 1, "evt-3", &none), TLY_ENOENT);
+    assert_int_equal(
+        tly_query_event(tly_state_sqlite(f->st), tly_state_event_index(f->st), 1, "evt-3", &none),
+        TLY_ENOENT);
     assert_int_equal(count_rows(f, "SELECT count(*) FROM events"), 2);
 }
 
@@ -186,7 +205,8 @@ static void test_window_end_is_new_again_and_replaces(void **state)
     assert_true(s.timestamp == t1 - 5000);
     assert_true(s.duplicates == 0);
     assert_true(s.last_duplicate_at == 0);
-    assert_int_equal(count_rows(f, "SELECT count(*) FROM events"), 1);
+    /* The old row stays until pruning; lookups take the new one. */
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM events"), 2);
 
     /* The window now runs from the new send: a send that would have been
      * past the old window is a duplicate of the new one ... */
@@ -224,7 +244,7 @@ static void test_window_zero_never_duplicate(void **state)
     struct tly_event_status s = status_of(f, 1, "evt-1");
     assert_true(s.duplicates == 0);
     assert_true(s.received_at == T0 + 1000);
-    assert_int_equal(count_rows(f, "SELECT count(*) FROM events"), 1);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM events"), 4); /* one per send */
 }
 
 /* Dedupe off (window 0) must stay off when a send carries an earlier
@@ -255,7 +275,9 @@ static void test_tenant_isolation(void **state)
     assert_true(s2.last_duplicate_at == T0 + 3);
     assert_true(s3.duplicates == 0 && s3.received_at == T0 + 2);
     struct tly_event_status none;
-    assert_int_equal(tly_query_event(tly_state_sqlite(f->st), 4, "shared-id", &none), TLY_ENOENT);
+    assert_int_equal(tly_query_event(tly_state_sqlite(f->st), tly_state_event_index(f->st), 4,
+                                     "shared-id", &none),
+                     TLY_ENOENT);
     /* Ids are compared exactly: case and trailing bytes matter. */
     assert_int_equal(record(f, 1, "Shared-id", T0, WINDOW), 0);
     assert_int_equal(record(f, 1, "shared-id ", T0, WINDOW), 0);
@@ -282,7 +304,9 @@ static void test_dedupe_inside_transaction_and_rollback(void **state)
     assert_int_equal(record(f, 1, "tx", T0 + 1, WINDOW), 1); /* sees its own write */
     tly_state_rollback(f->st);
     struct tly_event_status s;
-    assert_int_equal(tly_query_event(tly_state_sqlite(f->st), 1, "tx", &s), TLY_ENOENT);
+    assert_int_equal(
+        tly_query_event(tly_state_sqlite(f->st), tly_state_event_index(f->st), 1, "tx", &s),
+        TLY_ENOENT);
     /* After the rollback the id is new again. */
     assert_int_equal(tly_state_begin(f->st), 0);
     assert_int_equal(record(f, 1, "tx", T0 + 2, WINDOW), 0);
@@ -342,6 +366,98 @@ static void test_prune_by_cutoff_tenant_and_limit(void **state)
     assert_int_equal(deleted, 0);
 }
 
+/* ---- a user's events ---- */
+
+struct listing {
+    char ids[64][16];
+    int n;
+};
+
+static int on_user_event(const struct tly_user_event_view *v, void *arg)
+{
+    struct listing *l = arg;
+    assert_true(l->n < 64);
+    snprintf(l->ids[l->n++], sizeof l->ids[0], "%s", v->event_id);
+    return 0;
+}
+
+/* The user's events as "id id id" (newest first), with the index; the
+ * scan must give the same list. */
+static const char *user_events(struct fx *f, uint32_t tenant, const char *user, int limit)
+{
+    static char out[2][1024];
+    struct listing l[2];
+    for (int k = 0; k < 2; k++) {
+        memset(&l[k], 0, sizeof l[k]);
+        struct tly_event_index *idx = k == 0 ? tly_state_event_index(f->st) : NULL;
+        assert_int_equal(tly_query_user_events(tly_state_sqlite(f->st), idx, tenant, user, limit,
+                                               on_user_event, &l[k]),
+                         0);
+        out[k][0] = '\0';
+        for (int i = 0; i < l[k].n; i++)
+            snprintf(out[k] + strlen(out[k]), sizeof out[k] - strlen(out[k]), "%s%s", i ? " " : "",
+                     l[k].ids[i]);
+    }
+    assert_string_equal(out[0], out[1]);
+    return out[0];
+}
+
+static void test_user_events_newest_first(void **state)
+{
+    struct fx *f = *state;
+    char id[16];
+    for (int i = 0; i < 10; i++) {
+        snprintf(id, sizeof id, "a%d", i);
+        record_for(f, 1, "alice", id, T0 + i * 1000, WINDOW);
+        if (i % 2 == 0) {
+            snprintf(id, sizeof id, "b%d", i / 2);
+            record_for(f, 1, "bob", id, T0 + i * 1000 + 1, WINDOW);
+        }
+    }
+    for (int i = 0; i < 3; i++) {
+        snprintf(id, sizeof id, "x%d", i);
+        record_for(f, 2, "alice", id, T0 + i * 1000, WINDOW);
+    }
+    /* A duplicate is not a new event of the user. */
+    assert_int_equal(record_for(f, 1, "alice", "a3", T0 + 20000, WINDOW), 1);
+
+    assert_string_equal(user_events(f, 1, "alice", 100), "a9 a8 a7 a6 a5 a4 a3 a2 a1 a0");
+    assert_string_equal(user_events(f, 1, "alice", 3), "a9 a8 a7");
+    assert_string_equal(user_events(f, 1, "bob", 100), "b4 b3 b2 b1 b0");
+    assert_string_equal(user_events(f, 2, "alice", 100), "x2 x1 x0");
+    assert_string_equal(user_events(f, 1, "carol", 100), "");
+    assert_string_equal(user_events(f, 3, "alice", 100), "");
+
+    /* Pruning ends the chain at the first pruned row. */
+    int deleted;
+    assert_int_equal(tly_state_prune_events(f->st, 1, T0 + 5000, 1000, &deleted), 0);
+    assert_int_equal(deleted, 8); /* a0-a4, b0-b2 */
+    assert_string_equal(user_events(f, 1, "alice", 100), "a9 a8 a7 a6 a5");
+    assert_string_equal(user_events(f, 1, "bob", 100), "b4 b3");
+    assert_string_equal(user_events(f, 2, "alice", 100), "x2 x1 x0");
+
+    /* A rolled-back event is not listed, and the chain goes on after it. */
+    assert_int_equal(tly_state_begin(f->st), 0);
+    record_for(f, 1, "alice", "gone", T0 + 30000, WINDOW);
+    assert_string_equal(user_events(f, 1, "alice", 2), "gone a9");
+    tly_state_rollback(f->st);
+    assert_string_equal(user_events(f, 1, "alice", 2), "a9 a8");
+    record_for(f, 1, "alice", "a10", T0 + 31000, WINDOW);
+    assert_string_equal(user_events(f, 1, "alice", 3), "a10 a9 a8");
+
+    /* After a reopen the index is rebuilt from the table. */
+    reopen(f);
+    assert_string_equal(user_events(f, 1, "alice", 100), "a10 a9 a8 a7 a6 a5");
+    assert_string_equal(user_events(f, 1, "bob", 100), "b4 b3");
+    assert_int_equal(record_for(f, 1, "alice", "a7", T0 + 32000, WINDOW), 1);
+    assert_int_equal(record_for(f, 1, "alice", "a2", T0 + 32000, WINDOW), 0); /* pruned */
+
+    /* The whole user pruned: the index forgets the user. */
+    assert_int_equal(tly_state_prune_events(f->st, 2, T0 + 3600000, 1000, &deleted), 0);
+    assert_int_equal(deleted, 3);
+    assert_string_equal(user_events(f, 2, "alice", 100), "");
+}
+
 /* ---- positions ---- */
 
 static void test_position_default_and_commit_persists(void **state)
@@ -392,7 +508,9 @@ static void test_position_rollback_keeps_old(void **state)
     assert_int_equal(tly_state_get_position(f->st, "pipeline", &pos), 0);
     assert_true(pos == 1000);
     struct tly_event_status s;
-    assert_int_equal(tly_query_event(tly_state_sqlite(f->st), 1, "with-position", &s), TLY_ENOENT);
+    assert_int_equal(tly_query_event(tly_state_sqlite(f->st), tly_state_event_index(f->st), 1,
+                                     "with-position", &s),
+                     TLY_ENOENT);
 
     /* An uncommitted transaction is lost when the store is closed. */
     assert_int_equal(tly_state_begin(f->st), 0);
@@ -442,6 +560,7 @@ int main(void)
         T(test_tenant_isolation),
         T(test_duplicates_counter_many),
         T(test_dedupe_inside_transaction_and_rollback),
+        T(test_user_events_newest_first),
         T(test_prune_by_cutoff_tenant_and_limit),
         T(test_position_default_and_commit_persists),
         T(test_position_rollback_keeps_old),

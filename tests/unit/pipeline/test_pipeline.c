@@ -317,10 +317,21 @@ static struct failed_row failed_of_id(struct fx *f, const char *event_id)
 static int has_event(struct fx *f, uint32_t tenant, const char *id, struct tly_event_status *out)
 {
     sqlite3 *h = db_open(f);
-    struct tly_event_status s;
-    int rc = tly_query_event(h, tenant, id, out ? out : &s);
-    sqlite3_close(h);
+    struct tly_event_status s, viaindex;
+    int rc = tly_query_event(h, NULL, tenant, id, out ? out : &s);
     assert_true(rc == 0 || rc == TLY_ENOENT);
+    if (f->p != NULL) {
+        /* The pipeline's index finds the same row as the scan. */
+        int rc2 = tly_query_event(h, tly_pipeline_event_index(f->p), tenant, id, &viaindex);
+        assert_int_equal(rc2, rc);
+        const struct tly_event_status *e = out ? out : &s;
+        if (rc == 0) {
+            assert_true(viaindex.offset == e->offset && viaindex.item == e->item);
+            assert_true(viaindex.received_at == e->received_at &&
+                        viaindex.duplicates == e->duplicates);
+        }
+    }
+    sqlite3_close(h);
     return rc == 0;
 }
 
