@@ -5,7 +5,8 @@
  *     were last written longer ago than the retention are deleted (never
  *     the last segment, never anything not yet processed);
  *   - processed-event rows older than their tenant's dedupe window are
- *     deleted, a few thousand per transaction so batches are not held up.
+ *     deleted in one pass from the oldest row, a few thousand rows scanned
+ *     per transaction so batches are not held up.
  */
 #include "core/timeparse.h"
 #include "pipeline/pipeline_int.h"
@@ -44,33 +45,45 @@ static void delete_old_segments(struct tly_pipeline *p, int64_t now)
     free(bases);
 }
 
+struct cutoffs {
+    struct tly_pipeline *p;
+    int64_t now;
+};
+
+/* A tenant's rows received before this are past its dedupe window. */
+static int64_t dedupe_cutoff(void *arg, uint32_t tenant)
+{
+    struct cutoffs *c = arg;
+    const struct tly_tenant_settings *s = tly_pipeline_settings(c->p, tenant);
+    return s != NULL ? c->now - s->dedupe_window_ms : INT64_MIN; /* keep when unsure */
+}
+
 static void prune_dedupe(struct tly_pipeline *p, int64_t now)
 {
     uint32_t *ids;
     size_t n;
     if (tly_state_tenant_ids(p->state, &ids, &n) != 0)
         return;
-    uint64_t total = 0;
+    struct cutoffs c = {.p = p, .now = now};
+    struct tly_prune pr = {.cutoff = dedupe_cutoff, .arg = &c, .stop_at = INT64_MIN};
     for (size_t i = 0; i < n; i++) {
-        const struct tly_tenant_settings *s = tly_pipeline_settings(p, ids[i]);
-        if (s == NULL)
-            continue;
-        for (;;) {
-            int deleted = 0;
-            if (tly_state_begin(p->state) != 0)
-                break;
-            if (tly_state_prune_events(p->state, ids[i], now - s->dedupe_window_ms, PRUNE_CHUNK,
-                                       &deleted) != 0 ||
-                tly_state_commit(p->state) != 0) {
-                tly_state_rollback(p->state);
-                break;
-            }
-            total += (uint64_t)deleted;
-            if (deleted < PRUNE_CHUNK)
-                break;
-        }
+        int64_t cut = dedupe_cutoff(&c, ids[i]);
+        if (cut > pr.stop_at)
+            pr.stop_at = cut;
     }
     free(ids);
+    uint64_t total = 0;
+    while (!pr.done) {
+        int deleted = 0;
+        if (tly_state_begin(p->state) != 0)
+            break;
+        if (tly_state_prune_events(p->state, &pr, PRUNE_CHUNK, &deleted) != 0 ||
+            tly_state_commit(p->state) != 0) {
+            tly_state_rollback(p->state);
+            break;
+        }
+        total += (uint64_t)deleted;
+    }
     if (total > 0)
         tly_log_info(p->lg, "pruned events past the dedupe window", "rows=%" PRIu64, total);
 }

@@ -80,8 +80,8 @@ static const char *const migrations[] = {
 
     /* 3: events in arrival order (row id), found through the in-memory
      * index of store/eventindex.h rather than B-tree indexes on random
-     * keys; prev_user chains each user's events, newest to oldest. The
-     * index on received_at grows at its right edge only (pruning). */
+     * keys; prev_user chains each user's events, newest to oldest. Pruning
+     * walks the rows from the oldest. */
     "CREATE TABLE events_v3 ("
     "  id INTEGER PRIMARY KEY,"
     "  tenant_id INTEGER NOT NULL,"
@@ -103,8 +103,7 @@ static const char *const migrations[] = {
     "  (PARTITION BY tenant_id, user_id ORDER BY id) AS prev FROM events_v3) AS w"
     "  WHERE events_v3.id = w.id;"
     "DROP TABLE events;"
-    "ALTER TABLE events_v3 RENAME TO events;"
-    "CREATE INDEX events_by_received ON events (received_at);",
+    "ALTER TABLE events_v3 RENAME TO events;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

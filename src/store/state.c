@@ -74,8 +74,8 @@ static const char *const sql[S_COUNT] = {
                         "WHERE id = ?1",
     [S_FAIL_AGAIN] = "UPDATE failed_events SET reason = ?2, field = ?3, message = ?4, "
                      "failed_at = ?5, attempts = attempts + 1 WHERE id = ?1",
-    [S_PRUNE_SCAN] = "SELECT id, event_id, user_id FROM events "
-                     "WHERE received_at < ?2 AND tenant_id = ?1 ORDER BY received_at LIMIT ?3",
+    [S_PRUNE_SCAN] = "SELECT id, tenant_id, event_id, user_id, received_at FROM events "
+                     "WHERE id > ?1 ORDER BY id LIMIT ?2",
     [S_PRUNE_DELETE] = "DELETE FROM events WHERE id = ?1",
     [S_DATA_VERSION] = "PRAGMA data_version",
 };
@@ -421,8 +421,7 @@ int tly_state_failed_again(struct tly_state *st, int64_t id, const struct tly_fa
     return run(st, S_FAIL_AGAIN);
 }
 
-int tly_state_prune_events(struct tly_state *st, uint32_t tenant, int64_t before_ms, int limit,
-                           int *deleted)
+int tly_state_prune_events(struct tly_state *st, struct tly_prune *pr, int limit, int *deleted)
 {
     *deleted = 0;
     struct gone {
@@ -433,14 +432,24 @@ int tly_state_prune_events(struct tly_state *st, uint32_t tenant, int64_t before
         return limit > 0 ? TLY_ENOMEM : 0;
     /* Collect first, then delete: no writes while the scan is open. */
     sqlite3_stmt *scan = st->st[S_PRUNE_SCAN];
-    sqlite3_bind_int64(scan, 1, tenant);
-    sqlite3_bind_int64(scan, 2, before_ms);
-    sqlite3_bind_int(scan, 3, limit);
-    int n = 0, rc = SQLITE_DONE;
-    while (n < limit && (rc = sqlite3_step(scan)) == SQLITE_ROW) {
-        const char *id = (const char *)sqlite3_column_text(scan, 1);
-        const char *user = (const char *)sqlite3_column_text(scan, 2);
-        gone[n].row = sqlite3_column_int64(scan, 0);
+    sqlite3_bind_int64(scan, 1, pr->cursor);
+    sqlite3_bind_int(scan, 2, limit);
+    int n = 0, scanned = 0, rc = SQLITE_DONE;
+    while (!pr->done && (rc = sqlite3_step(scan)) == SQLITE_ROW) {
+        int64_t row = sqlite3_column_int64(scan, 0);
+        uint32_t tenant = (uint32_t)sqlite3_column_int64(scan, 1);
+        int64_t received_at = sqlite3_column_int64(scan, 4);
+        if (received_at >= pr->stop_at) {
+            pr->done = 1; /* no tenant's rows from here on are old enough */
+            break;
+        }
+        scanned++;
+        pr->cursor = row;
+        if (received_at >= pr->cutoff(pr->arg, tenant))
+            continue;
+        const char *id = (const char *)sqlite3_column_text(scan, 2);
+        const char *user = (const char *)sqlite3_column_text(scan, 3);
+        gone[n].row = row;
         gone[n].id_hash = tly_event_index_id_hash(tenant, id ? id : "");
         gone[n].user_hash = tly_event_index_user_hash(tenant, user ? user : "");
         n++;
@@ -448,6 +457,8 @@ int tly_state_prune_events(struct tly_state *st, uint32_t tenant, int64_t before
     sqlite3_reset(scan);
     sqlite3_clear_bindings(scan);
     rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : TLY_EIO;
+    if (rc == 0 && scanned < limit)
+        pr->done = 1; /* the end of the table */
     for (int i = 0; rc == 0 && i < n; i++) {
         sqlite3_bind_int64(st->st[S_PRUNE_DELETE], 1, gone[i].row);
         rc = run(st, S_PRUNE_DELETE);

@@ -113,9 +113,21 @@ int tly_state_failed_again(struct tly_state *st, int64_t id, const struct tly_fa
 /* The ids of all tenants; *ids is malloc'd (NULL when *n is 0). */
 int tly_state_tenant_ids(struct tly_state *st, uint32_t **ids, size_t *n);
 
-/* Deletes up to `limit` event rows of the tenant received before
- * `before_ms`, oldest first; *deleted says how many. */
-int tly_state_prune_events(struct tly_state *st, uint32_t tenant, int64_t before_ms, int limit,
-                           int *deleted);
+/* A pass of pruning over the events, oldest first (arrival order). */
+struct tly_prune {
+    /* A tenant's rows received before cutoff(arg, tenant) are deleted. */
+    int64_t (*cutoff)(void *arg, uint32_t tenant);
+    void *arg;
+    /* The latest cutoff of any tenant: the pass ends at the first row
+     * received at or after it. A row arriving later with an older receive
+     * time (a replay) waits for a later pass. */
+    int64_t stop_at;
+    int64_t cursor; /* the last row scanned; 0 to start */
+    int done;       /* set when the pass has ended */
+};
+
+/* Scans up to `limit` rows of the pass and deletes those past their
+ * tenant's cutoff; *deleted says how many. Call until pr->done. */
+int tly_state_prune_events(struct tly_state *st, struct tly_prune *pr, int limit, int *deleted);
 
 #endif

@@ -319,51 +319,102 @@ static void test_dedupe_inside_transaction_and_rollback(void **state)
 
 /* ---- prune ---- */
 
+/* Cutoffs per tenant for a pass: cut[t] (0 keeps everything). */
+static int64_t cutoff_of(void *arg, uint32_t tenant)
+{
+    const int64_t *cut = arg;
+    return tenant < 8 ? cut[tenant] : 0;
+}
+
+/* A whole pass, `limit` rows scanned per call; returns rows deleted and
+ * counts the calls. */
+static int prune_pass(struct fx *f, int64_t *cut, int limit, int *calls)
+{
+    struct tly_prune pr = {.cutoff = cutoff_of, .arg = cut, .stop_at = INT64_MIN};
+    for (int t = 0; t < 8; t++)
+        if (cut[t] > pr.stop_at)
+            pr.stop_at = cut[t];
+    int total = 0;
+    *calls = 0;
+    while (!pr.done) {
+        int deleted = -1;
+        assert_int_equal(tly_state_prune_events(f->st, &pr, limit, &deleted), 0);
+        assert_true(deleted >= 0 && deleted <= limit);
+        total += deleted;
+        assert_true(++*calls < 1000);
+    }
+    return total;
+}
+
+static int prune_tenant(struct fx *f, uint32_t tenant, int64_t before)
+{
+    int64_t cut[8] = {0};
+    cut[tenant] = before;
+    int calls;
+    return prune_pass(f, cut, 1000, &calls);
+}
+
 static void test_prune_by_cutoff_tenant_and_limit(void **state)
 {
     struct fx *f = *state;
     /* Tenant 1: 10 rows at T0 + 0..9 s; tenant 2: 10 rows at the same
-     * times. */
+     * times, interleaved. */
     for (int i = 0; i < 10; i++) {
         char id[16];
         snprintf(id, sizeof id, "e%d", i);
         assert_int_equal(record(f, 1, id, T0 + i * 1000, WINDOW), 0);
         assert_int_equal(record(f, 2, id, T0 + i * 1000, WINDOW), 0);
     }
-    int deleted = -1;
-    /* Cutoff T0 + 5 s: rows at 0..4 s are older (strictly before). */
-    assert_int_equal(tly_state_prune_events(f->st, 1, T0 + 5000, 3, &deleted), 0);
-    assert_int_equal(deleted, 3); /* the limit */
-    assert_int_equal(count_rows(f, "SELECT count(*) FROM events WHERE tenant_id = 1"), 7);
-    assert_int_equal(count_rows(f, "SELECT count(*) FROM events WHERE tenant_id = 2"), 10);
-    assert_int_equal(count_rows(f, "SELECT count(*) FROM events WHERE tenant_id = 1 AND "
-                                   "received_at >= 1717243205000"),
-                     5);
-
-    assert_int_equal(tly_state_prune_events(f->st, 1, T0 + 5000, 100, &deleted), 0);
-    assert_int_equal(deleted, 2); /* the rest that is older */
-    assert_int_equal(tly_state_prune_events(f->st, 1, T0 + 5000, 100, &deleted), 0);
-    assert_int_equal(deleted, 0);
+    /* Tenant 1's cutoff T0 + 5 s: rows at 0..4 s are older (strictly
+     * before); the pass ends at the first row at the cutoff, so it scans
+     * 10 rows, 3 per call. */
+    int64_t cut[8] = {0};
+    cut[1] = T0 + 5000;
+    int calls;
+    assert_int_equal(prune_pass(f, cut, 3, &calls), 5);
+    assert_int_equal(calls, 4);
     assert_int_equal(count_rows(f, "SELECT count(*) FROM events WHERE tenant_id = 1"), 5);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM events WHERE tenant_id = 2"), 10);
     assert_int_equal(count_rows(f, "SELECT min(received_at) FROM events WHERE tenant_id = 1"),
                      (long)(T0 + 5000));
     /* The row exactly at the cutoff stays. */
     struct tly_event_status s = status_of(f, 1, "e5");
     assert_true(s.received_at == T0 + 5000);
-    /* Tenant 2 untouched. */
-    assert_int_equal(count_rows(f, "SELECT count(*) FROM events WHERE tenant_id = 2"), 10);
+    /* Again: nothing left to delete. */
+    assert_int_equal(prune_pass(f, cut, 3, &calls), 0);
 
     /* A pruned id counts as new again. */
     assert_int_equal(record(f, 1, "e0", T0 + 6000, WINDOW), 0);
 
-    /* Tenant 2 with a cutoff past everything and a big limit. */
-    assert_int_equal(tly_state_prune_events(f->st, 2, T0 + 3600000, 1000, &deleted), 0);
-    assert_int_equal(deleted, 10);
+    /* Both tenants at once, different cutoffs, a big limit. */
+    cut[1] = T0 + 7000;
+    cut[2] = T0 + 3600000;
+    /* Tenant 1 loses e5, e6 and the resent e0 (received at T0 + 6 s, the
+     * last row); tenant 2 all 10. */
+    assert_int_equal(prune_pass(f, cut, 1000, &calls), 13);
     assert_int_equal(count_rows(f, "SELECT count(*) FROM events WHERE tenant_id = 2"), 0);
-    assert_int_equal(count_rows(f, "SELECT count(*) FROM events WHERE tenant_id = 1"), 6);
-    /* An unknown tenant: nothing. */
-    assert_int_equal(tly_state_prune_events(f->st, 99, T0 + 3600000, 1000, &deleted), 0);
-    assert_int_equal(deleted, 0);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM events WHERE tenant_id = 1"), 3);
+    /* A tenant without rows: nothing. */
+    assert_int_equal(prune_tenant(f, 5, T0 + 3600000), 0);
+    /* An empty table ends the pass at once. */
+    cut[1] = T0 + 3600000;
+    assert_int_equal(prune_pass(f, cut, 2, &calls), 3);
+    assert_int_equal(prune_pass(f, cut, 2, &calls), 0);
+    assert_int_equal(calls, 1);
+}
+
+/* A row that arrives after newer ones with an older receive time (a
+ * replayed item) waits for a pass that reaches it, then goes too. */
+static void test_prune_pass_stops_at_first_young_row(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(record(f, 1, "old", T0, WINDOW), 0);
+    assert_int_equal(record(f, 1, "young", T0 + 10000, WINDOW), 0);
+    assert_int_equal(record(f, 1, "replayed", T0 + 1000, WINDOW), 0);
+    assert_int_equal(prune_tenant(f, 1, T0 + 5000), 1);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM events"), 2);
+    assert_int_equal(prune_tenant(f, 1, T0 + 20000), 2);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM events"), 0);
 }
 
 /* ---- a user's events ---- */
@@ -429,9 +480,7 @@ static void test_user_events_newest_first(void **state)
     assert_string_equal(user_events(f, 3, "alice", 100), "");
 
     /* Pruning ends the chain at the first pruned row. */
-    int deleted;
-    assert_int_equal(tly_state_prune_events(f->st, 1, T0 + 5000, 1000, &deleted), 0);
-    assert_int_equal(deleted, 8); /* a0-a4, b0-b2 */
+    assert_int_equal(prune_tenant(f, 1, T0 + 5000), 8); /* a0-a4, b0-b2 */
     assert_string_equal(user_events(f, 1, "alice", 100), "a9 a8 a7 a6 a5");
     assert_string_equal(user_events(f, 1, "bob", 100), "b4 b3");
     assert_string_equal(user_events(f, 2, "alice", 100), "x2 x1 x0");
@@ -453,8 +502,7 @@ static void test_user_events_newest_first(void **state)
     assert_int_equal(record_for(f, 1, "alice", "a2", T0 + 32000, WINDOW), 0); /* pruned */
 
     /* The whole user pruned: the index forgets the user. */
-    assert_int_equal(tly_state_prune_events(f->st, 2, T0 + 3600000, 1000, &deleted), 0);
-    assert_int_equal(deleted, 3);
+    assert_int_equal(prune_tenant(f, 2, T0 + 3600000), 3);
     assert_string_equal(user_events(f, 2, "alice", 100), "");
 }
 
@@ -562,6 +610,7 @@ int main(void)
         T(test_dedupe_inside_transaction_and_rollback),
         T(test_user_events_newest_first),
         T(test_prune_by_cutoff_tenant_and_limit),
+        T(test_prune_pass_stops_at_first_young_row),
         T(test_position_default_and_commit_persists),
         T(test_position_rollback_keeps_old),
         T(test_changed_elsewhere),
