@@ -16,11 +16,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Pending blocks of up to POOL_BLOCK bytes (a single event, most batches
+ * of a few) are kept for reuse when their request is answered, up to
+ * POOL_MAX of them: the block is freed on another turn of the loop than it
+ * was taken, long after, which malloc's per-size caches do not absorb. */
+#define POOL_BLOCK 2048
+#define POOL_MAX   1024
+
+struct pending;
+
 struct tly_ingest {
     struct tly_log *log;
     struct tly_auth *auth;
     const struct tly_logger *lg;
     /* loop thread only */
+    struct pending *pool; /* free POOL_BLOCK blocks, owned here */
+    size_t pool_len;
     uint64_t requests_accepted, events_accepted, events_rejected, refused_unavailable;
 };
 
@@ -29,11 +40,42 @@ struct pending {
     struct tly_log_append append; /* first: the completion gets this pointer */
     struct tly_http_req *req;
     struct tly_ingest *ing;
-    uint32_t events;
+    struct pending *next_free; /* in ing->pool */
+    size_t size;               /* of the whole block */
     size_t answer_len;
     char *answer;   /* points into data, after the record */
     uint8_t data[]; /* record, then answer */
 };
+
+/* A block of at least `size` bytes, from the pool when it fits; owned by
+ * the caller until pending_put. NULL when out of memory. */
+static struct pending *pending_get(struct tly_ingest *ing, size_t size)
+{
+    struct pending *p;
+    if (size <= POOL_BLOCK && ing->pool != NULL) {
+        p = ing->pool;
+        ing->pool = p->next_free;
+        ing->pool_len--;
+        return p;
+    }
+    size_t block = size <= POOL_BLOCK ? POOL_BLOCK : size;
+    p = malloc(block);
+    if (p != NULL)
+        p->size = block;
+    return p;
+}
+
+/* Takes `p` back: into the pool, or freed. */
+static void pending_put(struct tly_ingest *ing, struct pending *p)
+{
+    if (p->size == POOL_BLOCK && ing->pool_len < POOL_MAX) {
+        p->next_free = ing->pool;
+        ing->pool = p;
+        ing->pool_len++;
+        return;
+    }
+    free(p);
+}
 
 static void answer_unavailable(struct tly_ingest *ing, struct tly_http_req *req, int rc)
 {
@@ -54,7 +96,7 @@ static void on_durable(struct tly_log_append *a)
     } else {
         answer_unavailable(p->ing, p->req, a->status == TLY_EBUSY ? TLY_EBUSY : TLY_EFAILED);
     }
-    free(p);
+    pending_put(p->ing, p);
 }
 
 void tly_ingest_append(struct tly_ingest *ing, struct tly_http_req *req, uint32_t tenant,
@@ -62,7 +104,7 @@ void tly_ingest_append(struct tly_ingest *ing, struct tly_http_req *req, uint32_
                        const char *answer, size_t answer_len)
 {
     size_t rec_len = tly_record_size(0, body_len);
-    struct pending *p = malloc(sizeof *p + rec_len + answer_len);
+    struct pending *p = pending_get(ing, sizeof *p + rec_len + answer_len);
     if (p == NULL) {
         answer_unavailable(ing, req, TLY_EBUSY);
         return;
@@ -89,7 +131,7 @@ void tly_ingest_append(struct tly_ingest *ing, struct tly_http_req *req, uint32_
     p->append.done = on_durable;
     int rc = tly_log_append(ing->log, &p->append);
     if (rc != 0) {
-        free(p);
+        pending_put(ing, p);
         answer_unavailable(ing, req, rc);
     }
 }
@@ -235,5 +277,12 @@ int tly_ingest_metrics(const struct tly_ingest *ing, struct tly_buf *b)
 
 void tly_ingest_free(struct tly_ingest *ing)
 {
+    if (ing == NULL)
+        return;
+    while (ing->pool != NULL) {
+        struct pending *p = ing->pool;
+        ing->pool = p->next_free;
+        free(p);
+    }
     free(ing);
 }
