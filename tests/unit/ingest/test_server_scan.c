@@ -328,6 +328,49 @@ static void test_syntax_errors_win(void **state)
     assert_string_equal(err.msg, msg);
 }
 
+/* A byte that matters in a string is found wherever it is, and every byte
+ * that needs no escape passes (guards any faster string loop). */
+static void test_string_bytes_at_every_offset(void **state)
+{
+    (void)state;
+    static const char special[] = {'\x01', '\x1f', '\n', '"', '\\'};
+    for (int k = 0; k < 40; k++) {
+        for (size_t j = 0; j < sizeof special; j++) {
+            char body[128];
+            int n = snprintf(body, sizeof body, "{\"a\":\"");
+            memset(body + n, 'a', (size_t)k);
+            body[n + k] = special[j];
+            snprintf(body + n + k + 1, sizeof body - (size_t)(n + k + 1),
+                     "cccccccccccccccccccc\"}");
+            struct tly_error err;
+            int64_t ts;
+            assert_int_equal(scan_n(body, strlen(body), &ts, &err), TLY_EINVAL);
+            char want[128];
+            if (special[j] == '"')
+                snprintf(want, sizeof want, "invalid JSON at byte %d: expected ',' or '}'",
+                         n + k + 1);
+            else if (special[j] == '\\')
+                snprintf(want, sizeof want, "invalid JSON at byte %d: invalid escape in string",
+                         n + k);
+            else
+                snprintf(want, sizeof want,
+                         "invalid JSON at byte %d: control character in string (escape it)", n + k);
+            assert_string_equal(err.msg, want);
+        }
+        for (int b = 0x20; b < 0x100; b++) { /* every byte that needs no escape */
+            if (b == '"' || b == '\\')
+                continue;
+            char body[128];
+            int n = snprintf(body, sizeof body, "{\"a\":\"");
+            memset(body + n, 'a', (size_t)k);
+            body[n + k] = (char)b;
+            snprintf(body + n + k + 1, sizeof body - (size_t)(n + k + 1),
+                     "cccccccccccccccccccc\"}");
+            assert_int_equal(tly_json_check(body, strlen(body), NULL), 0);
+        }
+    }
+}
+
 /* --- batches ------------------------------------------------------------- */
 
 struct items {
@@ -465,6 +508,7 @@ int main(void)
         cmocka_unit_test(test_long_timestamps),
         cmocka_unit_test(test_duplicate_and_escaped_keys),
         cmocka_unit_test(test_syntax_errors_win),
+        cmocka_unit_test(test_string_bytes_at_every_offset),
         cmocka_unit_test(test_batch_items_in_order),
         cmocka_unit_test(test_batch_envelope),
         cmocka_unit_test(test_batch_bounds),
