@@ -7,7 +7,8 @@
  * same rules at both ends. They come in two forms with the same verdicts,
  * fields and messages: on a cJSON tree (the pipeline, which needs the tree
  * anyway), and straight from the body text with no tree and no allocation
- * (ingest; server_scan.c).
+ * (ingest; server_scan.c, which allocates only for a timestamp no client
+ * sends on purpose).
  */
 #ifndef TLY_SOURCES_SERVER_H
 #define TLY_SOURCES_SERVER_H
