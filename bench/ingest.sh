@@ -30,6 +30,7 @@
 #      REQUEST_POOL=0 (N > 0: wrk sends N pre-formatted POSTs in turn; see post.lua)
 #      BATCH_SIZE=100 CONTROL=1 WRK_TIMEOUT=5s USERS=10000
 #      VERIFY_TIMEOUT=300s KEEP_DATA=0 (1 = keep the temp dir for a post-mortem)
+#      TALLYD=path (default build/tallyd; e.g. to compare two builds in turn)
 # Total time is about (3 + CONTROL) * (WARMUP + DURATION) plus start-up.
 set -euo pipefail
 
@@ -49,7 +50,7 @@ export USERS BATCH_SIZE
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bench=$root/bench
-tallyd=$root/build/tallyd
+tallyd=${TALLYD:-$root/build/tallyd}
 
 die() {
   echo "ingest.sh: $*" >&2
@@ -61,7 +62,7 @@ for tool in wrk curl awk; do
 done
 [[ $DURATION =~ ^[0-9]+[smh]?$ ]] || die "DURATION must look like 10s, 1m"
 [[ $WARMUP =~ ^[0-9]+[smh]?$ ]] || die "WARMUP must look like 2s or 0"
-if [[ ! -x $tallyd ]]; then
+if [[ ! -x $tallyd && -z ${TALLYD:-} ]]; then
   echo "building tallyd (make build)..."
   make -C "$root" build >/dev/null
 fi

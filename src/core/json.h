@@ -6,6 +6,7 @@
 #define TLY_CORE_JSON_H
 
 #include "core/err.h"
+#include "core/json_scan.h"
 
 #include <cjson/cJSON.h>
 #include <stddef.h>
@@ -21,7 +22,9 @@ int tly_json_check(const char *text, size_t len, struct tly_error *err);
  * `err` filled when the text is not accepted. */
 cJSON *tly_json_parse(const char *text, size_t len, struct tly_error *err);
 
-/* A JSON type name for error messages: "string", "number", "object", … */
+/* The kind of a node (TLY_JSON_ABSENT for NULL), and its name for error
+ * messages: "string", "number", "object", … ("nothing" for NULL). */
+enum tly_json_kind tly_json_kind_of(const cJSON *v);
 const char *tly_json_type_name(const cJSON *v);
 
 #endif

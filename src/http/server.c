@@ -51,6 +51,9 @@ struct conn {
     struct tly_buf extra; /* response header lines for the coming answer */
     enum conn_state state;
     enum timer_kind timer_kind;
+    uint64_t deadline; /* loop time (ms) at which timer_kind expires */
+    uint64_t armed_at; /* loop time the libuv timer fires at, when `armed` */
+    int armed;
     int open_handles;
     int in_handler;
     int busy; /* inside process(): answers must not re-enter it */
@@ -244,6 +247,11 @@ static void send_bytes(struct conn *c, const char *p, size_t n)
 
 static void on_timer(uv_timer_t *t);
 
+/* Sets the timeout that applies now. The libuv timer is moved only when the
+ * new deadline is earlier than the one it is armed for: switching to T_NONE
+ * for a request and back to T_IDLE after its answer (every request) costs
+ * no timer operation; on_timer re-arms for what is left when it fires
+ * early. */
 static void set_timer(struct conn *c, enum timer_kind kind)
 {
     if (c->timer_kind == kind || c->state == CS_CLOSING)
@@ -252,8 +260,7 @@ static void set_timer(struct conn *c, enum timer_kind kind)
     uint64_t ms = 0;
     switch (kind) {
     case T_NONE:
-        uv_timer_stop(&c->timer);
-        return;
+        return; /* an armed timer will find nothing to do */
     case T_IDLE:
         ms = c->srv->cfg.idle_timeout_ms;
         break;
@@ -270,6 +277,11 @@ static void set_timer(struct conn *c, enum timer_kind kind)
         ms = LINGER_MS;
         break;
     }
+    c->deadline = uv_now(c->srv->loop) + ms;
+    if (c->armed && c->armed_at <= c->deadline)
+        return;
+    c->armed = 1;
+    c->armed_at = c->deadline;
     uv_timer_start(&c->timer, on_timer, ms, 0);
 }
 
@@ -338,38 +350,87 @@ static void linger(struct conn *c)
     start_reading(c);
 }
 
-/* Writes status line, headers and body in one buffer. */
+/* Text assembled in a fixed array; `ok` turns 0 for good once it is full. */
+struct head_text {
+    char *p;
+    size_t n, cap;
+    int ok;
+};
+
+static void put(struct head_text *h, const char *s, size_t len)
+{
+    if (!h->ok || len > h->cap - h->n) {
+        h->ok = 0;
+        return;
+    }
+    memcpy(h->p + h->n, s, len);
+    h->n += len;
+}
+
+#define PUT_LIT(h, lit) put((h), (lit), sizeof(lit) - 1)
+
+static void put_str(struct head_text *h, const char *s)
+{
+    put(h, s, strlen(s));
+}
+
+static void put_uint(struct head_text *h, uint64_t v)
+{
+    char d[20];
+    size_t i = sizeof d;
+    do {
+        d[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    put(h, d + i, sizeof d - i);
+}
+
+/* Writes status line, headers and body in one buffer. The head is put
+ * together by hand rather than by snprintf: it is on every answer's path. */
 static void write_answer(struct conn *c, int status, const char *ctype, const char *body,
                          size_t len, int keep)
 {
-    char rid[33];
+    char rid[32];
     static const char hex[] = "0123456789abcdef";
     for (int i = 0; i < 16; i++) {
         rid[2 * i] = hex[c->request_id[i] >> 4];
         rid[2 * i + 1] = hex[c->request_id[i] & 15];
     }
-    rid[32] = '\0';
     char head[1024];
-    int n =
-        snprintf(head, sizeof head,
-                 "HTTP/1.1 %d %s\r\n%s%s%s%sContent-Length: %zu\r\nX-Request-Id: %s\r\n%s", status,
-                 tly_http_reason(status), date_header(c->srv), ctype ? "Content-Type: " : "",
-                 ctype ? ctype : "", ctype ? "\r\n" : "", len, rid,
-                 !keep                                               ? "Connection: close\r\n"
-                 : c->h1.req.http_minor == 0 && c->h1.req.keep_alive ? "Connection: keep-alive\r\n"
-                                                                     : "");
-    if (n < 0 || (size_t)n >= sizeof head) {
+    struct head_text h = {head, 0, sizeof head, 1};
+    PUT_LIT(&h, "HTTP/1.1 ");
+    put_uint(&h, (uint64_t)(status > 0 ? status : 0));
+    PUT_LIT(&h, " ");
+    put_str(&h, tly_http_reason(status));
+    PUT_LIT(&h, "\r\n");
+    put_str(&h, date_header(c->srv));
+    if (ctype != NULL) {
+        PUT_LIT(&h, "Content-Type: ");
+        put_str(&h, ctype);
+        PUT_LIT(&h, "\r\n");
+    }
+    PUT_LIT(&h, "Content-Length: ");
+    put_uint(&h, len);
+    PUT_LIT(&h, "\r\nX-Request-Id: ");
+    put(&h, rid, sizeof rid);
+    PUT_LIT(&h, "\r\n");
+    if (!keep)
+        PUT_LIT(&h, "Connection: close\r\n");
+    else if (c->h1.req.http_minor == 0 && c->h1.req.keep_alive)
+        PUT_LIT(&h, "Connection: keep-alive\r\n");
+    if (!h.ok) {
         close_conn(c);
         return;
     }
-    size_t total = (size_t)n + c->extra.len + 2 + len;
+    size_t n = h.n;
+    size_t total = n + c->extra.len + 2 + len;
     char stackbuf[4096];
     char *out = total <= sizeof stackbuf ? stackbuf : malloc(total);
     if (out == NULL) {
         close_conn(c);
         return;
     }
-    memcpy(out, head, (size_t)n);
+    memcpy(out, head, n);
     if (c->extra.len > 0)
         memcpy(out + n, c->extra.data, c->extra.len);
     memcpy(out + n + c->extra.len, "\r\n", 2);
@@ -612,6 +673,16 @@ static void process_pending(struct conn *c)
 static void on_timer(uv_timer_t *t)
 {
     struct conn *c = t->data;
+    c->armed = 0;
+    if (c->timer_kind == T_NONE)
+        return;
+    uint64_t now = uv_now(c->srv->loop);
+    if (now < c->deadline) { /* the deadline moved on since it was armed */
+        c->armed = 1;
+        c->armed_at = c->deadline;
+        uv_timer_start(&c->timer, on_timer, c->deadline - now, 0);
+        return;
+    }
     enum timer_kind kind = c->timer_kind;
     c->timer_kind = T_NONE;
     if (kind == T_HEADER || kind == T_BODY) {

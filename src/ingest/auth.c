@@ -1,12 +1,34 @@
 /*
  * Key checks for requests and live reload of the key table (see auth.h).
+ *
+ * The key table holds SHA-256 hashes, so a lookup hashes the presented key.
+ * Most requests present a key that was verified moments ago, so a small
+ * cache of verified keys comes first: a slot is picked by a cheap hash of
+ * the key text, and a hit needs the whole text, compared in constant time,
+ * and the same kind. Only keys the table accepted enter the cache, and
+ * every reload of the table empties it (and wipes the key text), so a key
+ * removed from state.db stops working at the same moment it did before the
+ * cache: when the reload timer notices the change. Failures are never
+ * cached; they take the full lookup. The cache holds key text in memory as
+ * the request buffers do; it is never logged.
  */
 #include "ingest/auth.h"
 
+#include <openssl/crypto.h>
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 
 #define RELOAD_CHECK_MS 1000
+#define KEY_CACHE_SLOTS 16 /* a power of two */
+
+/* A verified key; len 0 = empty. */
+struct cached_key {
+    char text[TLY_KEY_TEXT_MAX];
+    uint8_t len;
+    uint8_t kind;
+    uint32_t tenant;
+};
 
 struct tly_auth {
     struct tly_db *db;
@@ -16,7 +38,22 @@ struct tly_auth {
     uv_timer_t timer;
     const struct tly_logger *lg;
     uint64_t failures;
+    struct cached_key cache[KEY_CACHE_SLOTS]; /* loop thread; emptied by reload */
 };
+
+static void cache_clear(struct tly_auth *a)
+{
+    OPENSSL_cleanse(a->cache, sizeof a->cache);
+}
+
+/* FNV-1a: spreads keys over the slots; not a secret, not a check. */
+static struct cached_key *cache_slot(struct tly_auth *a, const char *key, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)key[i]) * 16777619u;
+    return &a->cache[h & (KEY_CACHE_SLOTS - 1)];
+}
 
 static void reload(struct tly_auth *a)
 {
@@ -27,6 +64,7 @@ static void reload(struct tly_auth *a)
     }
     tly_keystore_free(a->keys);
     a->keys = ks;
+    cache_clear(a);
     tly_log_info(a->lg, "API keys loaded", "keys=%zu", tly_keystore_size(ks));
 }
 
@@ -75,16 +113,27 @@ int tly_auth_open(struct tly_auth **out, uv_loop_t *loop, const char *db_path,
     return 0;
 }
 
-static int lookup(struct tly_auth *a, const char *key, size_t len, enum tly_key_kind kind,
-                  uint32_t *tenant, const char **why)
+int tly_auth_key(struct tly_auth *a, const char *key, size_t len, enum tly_key_kind kind,
+                 uint32_t *tenant, const char **why)
 {
-    if (len == 0 || len >= TLY_KEY_TEXT_MAX ||
-        tly_keystore_lookup(a->keys, key, len, kind, tenant) != 0) {
-        a->failures++;
-        *why = kind == TLY_KEY_WRITE ? "invalid write key" : "invalid admin key";
-        return TLY_ENOENT;
+    if (len == 0 || len >= TLY_KEY_TEXT_MAX)
+        goto fail;
+    struct cached_key *c = cache_slot(a, key, len);
+    if (c->len == len && c->kind == kind && CRYPTO_memcmp(c->text, key, len) == 0) {
+        *tenant = c->tenant;
+        return 0;
     }
+    if (tly_keystore_lookup(a->keys, key, len, kind, tenant) != 0)
+        goto fail;
+    memcpy(c->text, key, len);
+    c->len = (uint8_t)len;
+    c->kind = (uint8_t)kind;
+    c->tenant = *tenant;
     return 0;
+fail:
+    a->failures++;
+    *why = kind == TLY_KEY_WRITE ? "invalid write key" : "invalid admin key";
+    return TLY_ENOENT;
 }
 
 int tly_auth_write(struct tly_auth *a, const struct tly_http_req *req, uint32_t *tenant,
@@ -97,7 +146,7 @@ int tly_auth_write(struct tly_auth *a, const struct tly_http_req *req, uint32_t 
         *why = "missing X-API-KEY header";
         return TLY_ENOENT;
     }
-    return lookup(a, key, n, TLY_KEY_WRITE, tenant, why);
+    return tly_auth_key(a, key, n, TLY_KEY_WRITE, tenant, why);
 }
 
 int tly_auth_admin(struct tly_auth *a, const struct tly_http_req *req, uint32_t *tenant,
@@ -116,7 +165,7 @@ int tly_auth_admin(struct tly_auth *a, const struct tly_http_req *req, uint32_t 
         v++;
         n--;
     }
-    return lookup(a, v, n, TLY_KEY_ADMIN, tenant, why);
+    return tly_auth_key(a, v, n, TLY_KEY_ADMIN, tenant, why);
 }
 
 void tly_auth_reject(struct tly_http_req *req, const char *why)
@@ -132,6 +181,7 @@ uint64_t tly_auth_failures(const struct tly_auth *a)
 static void on_closed(uv_handle_t *h)
 {
     struct tly_auth *a = h->data;
+    cache_clear(a);
     tly_keystore_free(a->keys);
     tly_db_close(a->db);
     free(a);

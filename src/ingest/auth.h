@@ -4,7 +4,9 @@
  * Holds the in-memory key table (tenants.h) and keeps it current: once a
  * second, if state.db changed, it compares a fingerprint of the key table
  * (e.g. after `tallyd tenant create` while the daemon runs) and reloads the
- * table if the keys changed.
+ * table if the keys changed. Keys verified since the last reload are
+ * remembered (text compared in constant time), so a repeated key is not
+ * hashed again; a reload forgets them all.
  * Loop thread only.
  */
 #ifndef TLY_INGEST_AUTH_H
@@ -20,6 +22,12 @@ struct tly_auth;
 
 int tly_auth_open(struct tly_auth **out, uv_loop_t *loop, const char *db_path,
                   const struct tly_logger *lg);
+
+/* The tenant of `key` if it is a key of `kind` in the table as last
+ * loaded. 0, or TLY_ENOENT with *why set to a message fit for the 401
+ * answer (counted as a failure). */
+int tly_auth_key(struct tly_auth *a, const char *key, size_t len, enum tly_key_kind kind,
+                 uint32_t *tenant, const char **why);
 
 /* The tenant of the write key in X-API-KEY. 0, or TLY_ENOENT with *why set
  * to a message fit for the 401 answer. */

@@ -2,12 +2,12 @@
  * POST /server/v4 and POST /server/v4/batch (see ingest.h and
  * sources/server.h for the checks).
  *
- * A request that passes the checks becomes one log record holding its raw
- * body; the answer text is prepared before the append and kept with it, so
- * the completion only has to send it.
+ * Bodies are checked by the zero-allocation scanner (sources/server.h), which
+ * gives the same answers as the cJSON checks the pipeline runs. A request
+ * that passes the checks becomes one log record holding its raw body; the answer text is prepared
+ * before the append and kept with it, so the completion only has to send it.
  */
 #include "ingest/ingest.h"
-#include "core/json.h"
 #include "core/metrics.h"
 #include "log/record.h"
 #include "sources/server.h"
@@ -16,11 +16,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Pending blocks of up to POOL_BLOCK bytes (a single event, most batches
+ * of a few) are kept for reuse when their request is answered, up to
+ * POOL_MAX of them: the block is freed on another turn of the loop than it
+ * was taken, long after, which malloc's per-size caches do not absorb. */
+#define POOL_BLOCK 2048
+#define POOL_MAX   1024
+
+struct pending;
+
 struct tly_ingest {
     struct tly_log *log;
     struct tly_auth *auth;
     const struct tly_logger *lg;
     /* loop thread only */
+    struct pending *pool; /* free POOL_BLOCK blocks, owned here */
+    size_t pool_len;
     uint64_t requests_accepted, events_accepted, events_rejected, refused_unavailable;
 };
 
@@ -29,11 +40,42 @@ struct pending {
     struct tly_log_append append; /* first: the completion gets this pointer */
     struct tly_http_req *req;
     struct tly_ingest *ing;
-    uint32_t events;
+    struct pending *next_free; /* in ing->pool */
+    size_t size;               /* of the whole block */
     size_t answer_len;
     char *answer;   /* points into data, after the record */
     uint8_t data[]; /* record, then answer */
 };
+
+/* A block of at least `size` bytes, from the pool when it fits; owned by
+ * the caller until pending_put. NULL when out of memory. */
+static struct pending *pending_get(struct tly_ingest *ing, size_t size)
+{
+    struct pending *p;
+    if (size <= POOL_BLOCK && ing->pool != NULL) {
+        p = ing->pool;
+        ing->pool = p->next_free;
+        ing->pool_len--;
+        return p;
+    }
+    size_t block = size <= POOL_BLOCK ? POOL_BLOCK : size;
+    p = malloc(block);
+    if (p != NULL)
+        p->size = block;
+    return p;
+}
+
+/* Takes `p` back: into the pool, or freed. */
+static void pending_put(struct tly_ingest *ing, struct pending *p)
+{
+    if (p->size == POOL_BLOCK && ing->pool_len < POOL_MAX) {
+        p->next_free = ing->pool;
+        ing->pool = p;
+        ing->pool_len++;
+        return;
+    }
+    free(p);
+}
 
 static void answer_unavailable(struct tly_ingest *ing, struct tly_http_req *req, int rc)
 {
@@ -54,7 +96,7 @@ static void on_durable(struct tly_log_append *a)
     } else {
         answer_unavailable(p->ing, p->req, a->status == TLY_EBUSY ? TLY_EBUSY : TLY_EFAILED);
     }
-    free(p);
+    pending_put(p->ing, p);
 }
 
 void tly_ingest_append(struct tly_ingest *ing, struct tly_http_req *req, uint32_t tenant,
@@ -62,7 +104,7 @@ void tly_ingest_append(struct tly_ingest *ing, struct tly_http_req *req, uint32_
                        const char *answer, size_t answer_len)
 {
     size_t rec_len = tly_record_size(0, body_len);
-    struct pending *p = malloc(sizeof *p + rec_len + answer_len);
+    struct pending *p = pending_get(ing, sizeof *p + rec_len + answer_len);
     if (p == NULL) {
         answer_unavailable(ing, req, TLY_EBUSY);
         return;
@@ -89,7 +131,7 @@ void tly_ingest_append(struct tly_ingest *ing, struct tly_http_req *req, uint32_
     p->append.done = on_durable;
     int rc = tly_log_append(ing->log, &p->append);
     if (rc != 0) {
-        free(p);
+        pending_put(ing, p);
         answer_unavailable(ing, req, rc);
     }
 }
@@ -118,18 +160,38 @@ static void handle_single(struct tly_http_req *req, void *arg)
     size_t len;
     const char *body = tly_http_body(req, &len);
     struct tly_error err;
-    cJSON *root = tly_json_parse(body, len, &err);
-    if (root == NULL || tly_server_event_check(root, NULL, &err) != 0) {
-        cJSON_Delete(root);
+    if (tly_server_scan_event(body, len, NULL, &err) != 0) {
         ing->events_rejected++;
         bad_request(req, &err);
         return;
     }
-    cJSON_Delete(root);
     ing->events_accepted++;
     static const char ok[] = "{\"success\":true}";
     tly_ingest_append(ing, req, tenant, TLY_SOURCE_SERVER, TLY_KIND_SINGLE, body, len, ok,
                       sizeof ok - 1);
+}
+
+/* The verdicts of a batch's items, as the scan reports them. */
+struct batch_answer {
+    struct tly_buf errors; /* {"index":…,"field":…,"message":…} items, comma-separated */
+    int accepted, rejected, rc;
+};
+
+static void on_item(void *arg, int index, int64_t ts_ms, const struct tly_error *err)
+{
+    (void)ts_ms;
+    struct batch_answer *a = arg;
+    if (err == NULL) {
+        a->accepted++;
+        return;
+    }
+    struct tly_buf *b = &a->errors;
+    a->rc |= tly_buf_printf(b, "%s{\"index\":%d,\"field\":", a->rejected ? "," : "", index);
+    a->rc |= tly_buf_json_str(b, err->field, strlen(err->field));
+    a->rc |= tly_buf_puts(b, ",\"message\":");
+    a->rc |= tly_buf_json_str(b, err->msg, strlen(err->msg));
+    a->rc |= tly_buf_puts(b, "}");
+    a->rejected++;
 }
 
 static void handle_batch(struct tly_http_req *req, void *arg)
@@ -141,46 +203,28 @@ static void handle_batch(struct tly_http_req *req, void *arg)
     size_t len;
     const char *body = tly_http_body(req, &len);
     struct tly_error err;
-    const cJSON *events;
-    cJSON *root = tly_json_parse(body, len, &err);
-    if (root == NULL || tly_server_batch_envelope(root, &events, &err) != 0) {
-        cJSON_Delete(root);
+    struct batch_answer a = {.accepted = 0};
+    tly_buf_init(&a.errors, 0);
+    if (tly_server_scan_batch(body, len, on_item, &a, &err) != 0) {
+        tly_buf_free(&a.errors); /* what the items said does not count */
         bad_request(req, &err);
         return;
     }
-    struct tly_buf errors;
-    tly_buf_init(&errors, 0);
-    int accepted = 0, rejected = 0, index = 0, rc = 0;
-    const cJSON *ev;
-    cJSON_ArrayForEach(ev, events)
-    {
-        if (tly_server_event_check(ev, NULL, &err) == 0) {
-            accepted++;
-        } else {
-            rc |= tly_buf_printf(&errors, "%s{\"index\":%d,\"field\":", rejected ? "," : "", index);
-            rc |= tly_buf_json_str(&errors, err.field, strlen(err.field));
-            rc |= tly_buf_puts(&errors, ",\"message\":");
-            rc |= tly_buf_json_str(&errors, err.msg, strlen(err.msg));
-            rc |= tly_buf_puts(&errors, "}");
-            rejected++;
-        }
-        index++;
-    }
-    cJSON_Delete(root);
     struct tly_buf answer;
     tly_buf_init(&answer, 0);
+    int rc = a.rc;
     rc |= tly_buf_printf(&answer, "{\"success\":true,\"accepted\":%d,\"rejected\":%d,\"errors\":[",
-                         accepted, rejected);
-    rc |= tly_buf_append(&answer, errors.data ? errors.data : "", errors.len);
+                         a.accepted, a.rejected);
+    rc |= tly_buf_append(&answer, a.errors.data ? a.errors.data : "", a.errors.len);
     rc |= tly_buf_puts(&answer, "]}");
-    tly_buf_free(&errors);
+    tly_buf_free(&a.errors);
     if (rc != 0) {
         tly_buf_free(&answer);
         answer_unavailable(ing, req, TLY_EBUSY);
         return;
     }
-    ing->events_accepted += (uint64_t)accepted;
-    ing->events_rejected += (uint64_t)rejected;
+    ing->events_accepted += (uint64_t)a.accepted;
+    ing->events_rejected += (uint64_t)a.rejected;
     tly_ingest_append(ing, req, tenant, TLY_SOURCE_SERVER, TLY_KIND_BATCH, body, len, answer.data,
                       answer.len);
     tly_buf_free(&answer);
@@ -233,5 +277,12 @@ int tly_ingest_metrics(const struct tly_ingest *ing, struct tly_buf *b)
 
 void tly_ingest_free(struct tly_ingest *ing)
 {
+    if (ing == NULL)
+        return;
+    while (ing->pool != NULL) {
+        struct pending *p = ing->pool;
+        ing->pool = p->next_free;
+        free(p);
+    }
     free(ing);
 }

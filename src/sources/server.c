@@ -9,18 +9,18 @@
 #include "core/json.h"
 #include "core/timeparse.h"
 #include "sources/adapter.h"
+#include "sources/server_int.h"
 
 #include <string.h>
 
-static int check_string(const cJSON *ev, const char *field, size_t max, struct tly_failure *f)
+static int judge_string(const char *field, enum tly_json_kind kind, size_t n, size_t max,
+                        struct tly_failure *f)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(ev, field);
-    if (v == NULL)
+    if (kind == TLY_JSON_ABSENT)
         return tly_fail(f, TLY_FAIL_MISSING_FIELD, field, "%s: required field is missing", field);
-    if (!cJSON_IsString(v))
+    if (kind != TLY_JSON_STRING)
         return tly_fail(f, TLY_FAIL_INVALID_TYPE, field, "%s: expected string, got %s", field,
-                        tly_json_type_name(v));
-    size_t n = strlen(v->valuestring);
+                        tly_json_kind_name(kind));
     if (n == 0)
         return tly_fail(f, TLY_FAIL_MISSING_FIELD, field, "%s: must not be empty", field);
     if (n > max)
@@ -29,74 +29,110 @@ static int check_string(const cJSON *ev, const char *field, size_t max, struct t
     return 0;
 }
 
-/* The checks, with a reason code. */
-static int check_event(const cJSON *ev, int64_t *ts_ms, struct tly_failure *f)
+int tly_server_judge(const struct tly_server_view *v, int64_t *ts_ms, struct tly_failure *f)
 {
-    if (!cJSON_IsObject(ev))
+    if (v->kind != TLY_JSON_OBJECT)
         return tly_fail(f, TLY_FAIL_INVALID_TYPE, "", "expected a JSON object, got %s",
-                        tly_json_type_name(ev));
-    if (check_string(ev, "event_id", TLY_EVENT_ID_MAX, f) != 0 ||
-        check_string(ev, "event_name", TLY_EVENT_NAME_MAX, f) != 0 ||
-        check_string(ev, "user_id", TLY_USER_ID_MAX, f) != 0)
+                        tly_json_kind_name(v->kind));
+    if (judge_string("event_id", v->id, v->id_len, TLY_EVENT_ID_MAX, f) != 0 ||
+        judge_string("event_name", v->name, v->name_len, TLY_EVENT_NAME_MAX, f) != 0 ||
+        judge_string("user_id", v->user, v->user_len, TLY_USER_ID_MAX, f) != 0)
         return -1;
 
-    const cJSON *ts = cJSON_GetObjectItemCaseSensitive(ev, "timestamp");
-    if (ts == NULL)
+    if (v->ts == TLY_JSON_ABSENT)
         return tly_fail(f, TLY_FAIL_MISSING_FIELD, "timestamp",
                         "timestamp: required field is missing");
     struct tly_error err;
+    int64_t ms;
     int rc;
-    if (cJSON_IsString(ts))
-        rc = tly_time_parse(ts->valuestring, strlen(ts->valuestring), ts_ms, "timestamp", &err);
-    else if (cJSON_IsNumber(ts))
-        rc = tly_time_from_number(ts->valuedouble, ts_ms, "timestamp", &err);
+    if (v->ts == TLY_JSON_STRING)
+        rc = tly_time_parse(v->ts_str, v->ts_len, &ms, "timestamp", &err);
+    else if (v->ts == TLY_JSON_NUMBER)
+        rc = tly_time_from_number(v->ts_num, &ms, "timestamp", &err);
     else
         return tly_fail(f, TLY_FAIL_INVALID_TYPE, "timestamp",
                         "timestamp: expected ISO-8601 string or epoch number, got %s",
-                        tly_json_type_name(ts));
+                        tly_json_kind_name(v->ts));
     if (rc != 0)
         return tly_fail(f, TLY_FAIL_INVALID_TIMESTAMP, "timestamp", "%s", err.msg);
 
-    const cJSON *props = cJSON_GetObjectItemCaseSensitive(ev, "event_properties");
-    if (props == NULL)
+    if (v->props == TLY_JSON_ABSENT)
         return tly_fail(f, TLY_FAIL_MISSING_FIELD, "event_properties",
                         "event_properties: required field is missing (send {} when none)");
-    if (!cJSON_IsObject(props))
+    if (v->props != TLY_JSON_OBJECT)
         return tly_fail(f, TLY_FAIL_INVALID_TYPE, "event_properties",
-                        "event_properties: expected object, got %s", tly_json_type_name(props));
+                        "event_properties: expected object, got %s", tly_json_kind_name(v->props));
+    if (ts_ms != NULL)
+        *ts_ms = ms;
     return 0;
+}
+
+/* Fills `kind` and, for a string, `len` from the member `name` of `ev`. */
+static const cJSON *view_member(const cJSON *ev, const char *name, enum tly_json_kind *kind,
+                                size_t *len)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(ev, name);
+    *kind = tly_json_kind_of(v);
+    if (len != NULL && *kind == TLY_JSON_STRING)
+        *len = strlen(v->valuestring);
+    return v;
+}
+
+/* The checks, with a reason code. */
+static int check_event(const cJSON *ev, int64_t *ts_ms, struct tly_failure *f)
+{
+    struct tly_server_view v = {.kind = tly_json_kind_of(ev)};
+    if (v.kind == TLY_JSON_OBJECT) {
+        view_member(ev, "event_id", &v.id, &v.id_len);
+        view_member(ev, "event_name", &v.name, &v.name_len);
+        view_member(ev, "user_id", &v.user, &v.user_len);
+        const cJSON *ts = view_member(ev, "timestamp", &v.ts, &v.ts_len);
+        if (v.ts == TLY_JSON_STRING)
+            v.ts_str = ts->valuestring;
+        else if (v.ts == TLY_JSON_NUMBER)
+            v.ts_num = ts->valuedouble;
+        view_member(ev, "event_properties", &v.props, NULL);
+    }
+    return tly_server_judge(&v, ts_ms, f);
 }
 
 int tly_server_event_check(const cJSON *ev, int64_t *ts_ms, struct tly_error *err)
 {
     struct tly_failure f;
-    int64_t ms;
-    if (check_event(ev, &ms, &f) != 0)
+    if (check_event(ev, ts_ms, &f) != 0)
         return tly_error_set(err, TLY_EINVAL, f.field, "%s", f.message);
-    if (ts_ms != NULL)
-        *ts_ms = ms;
+    return 0;
+}
+
+int tly_server_judge_envelope(enum tly_json_kind root, enum tly_json_kind events, int n,
+                              struct tly_failure *f)
+{
+    if (root != TLY_JSON_OBJECT)
+        return tly_fail(f, TLY_FAIL_INVALID_TYPE, "",
+                        "expected a JSON object {\"events\":[...]}, got %s",
+                        tly_json_kind_name(root));
+    if (events == TLY_JSON_ABSENT)
+        return tly_fail(f, TLY_FAIL_MISSING_FIELD, "events", "events: required field is missing");
+    if (events != TLY_JSON_ARRAY)
+        return tly_fail(f, TLY_FAIL_INVALID_TYPE, "events", "events: expected array, got %s",
+                        tly_json_kind_name(events));
+    if (n == 0)
+        return tly_fail(f, TLY_FAIL_MISSING_FIELD, "events", "events: must not be empty");
+    if (n > TLY_BATCH_MAX)
+        return tly_fail(f, TLY_FAIL_TOO_LARGE, "events", "events: %d items, at most %d allowed", n,
+                        TLY_BATCH_MAX);
     return 0;
 }
 
 /* The envelope, with a reason code. */
 static int check_envelope(const cJSON *root, const cJSON **events, struct tly_failure *f)
 {
-    if (!cJSON_IsObject(root))
-        return tly_fail(f, TLY_FAIL_INVALID_TYPE, "",
-                        "expected a JSON object {\"events\":[...]}, got %s",
-                        tly_json_type_name(root));
-    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "events");
-    if (arr == NULL)
-        return tly_fail(f, TLY_FAIL_MISSING_FIELD, "events", "events: required field is missing");
-    if (!cJSON_IsArray(arr))
-        return tly_fail(f, TLY_FAIL_INVALID_TYPE, "events", "events: expected array, got %s",
-                        tly_json_type_name(arr));
-    int n = cJSON_GetArraySize(arr);
-    if (n == 0)
-        return tly_fail(f, TLY_FAIL_MISSING_FIELD, "events", "events: must not be empty");
-    if (n > TLY_BATCH_MAX)
-        return tly_fail(f, TLY_FAIL_TOO_LARGE, "events", "events: %d items, at most %d allowed", n,
-                        TLY_BATCH_MAX);
+    const cJSON *arr =
+        cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "events") : NULL;
+    enum tly_json_kind kind = tly_json_kind_of(arr);
+    int n = kind == TLY_JSON_ARRAY ? cJSON_GetArraySize(arr) : 0;
+    if (tly_server_judge_envelope(tly_json_kind_of(root), kind, n, f) != 0)
+        return -1;
     *events = arr;
     return 0;
 }

@@ -10,6 +10,7 @@ Input formats (see the comment at the top of each fuzz_*.c):
   fuzz_http1         byte 0 low 3 bits = k, k piece-size bytes, then the bytes
                      of the connection.
   fuzz_server_event  a request body.
+  fuzz_server_scan   a request body (checked as a single event and as a batch).
   fuzz_timestamp     a timestamp string.
   fuzz_log_record    bytes read as a sequence of frames; the first 34 bytes
                      also seed a record that is encoded and decoded.
@@ -282,6 +283,54 @@ def server_event_seeds():
     return seeds
 
 
+def server_scan_seeds():
+    """The server_event seeds, plus the cases where a scanner could part
+    ways with cJSON: escaped and duplicate keys, decoded lengths, escaped
+    and long timestamps, batches with mixed and duplicate members."""
+    seeds = dict(server_event_seeds())
+    ev = SERVER_EVENT
+    body = compact(ev)
+
+    def raw(name, text):
+        seeds[name] = text.encode() if isinstance(text, str) else text
+
+    raw("escaped-keys", body.replace(b'"event_id"', b'"\\u0065vent_id"')
+        .replace(b'"timestamp"', b'"time\\u0073tamp"'))
+    raw("escaped-key-other", body.replace(b'"user_id"', b'"user\\u005fid2"'))
+    raw("duplicate-first-bad", b'{"event_id":7,"event_id":"a","event_name":"n","user_id":"u",'
+                               b'"timestamp":0,"event_properties":{}}')
+    raw("duplicate-props", body[:-1] + b',"event_properties":5}')
+    raw("duplicate-timestamp", body[:-1] + b',"timestamp":"bad"}')
+    raw("escaped-id-128", compact(dict(ev, event_id="\u00e9" * 64)).replace(b"\\\\", b"\\"))
+    raw("escaped-id-130", compact(dict(ev, event_id="\u00e9" * 65)).replace(b"\\\\", b"\\"))
+    raw("emoji-user", compact(dict(ev, user_id="\U0001f600" * 64)))
+    raw("escaped-user-surrogates", body.replace(b'"user-1042"', b'"\\ud83d\\ude00' * 1 + b'x"'))
+    raw("escaped-timestamp", body.replace(b'"2026-03-14T09:26:53.589Z"',
+                                          b'"\\u0032026-03-14T09:26:53.589\\u005a"'))
+    raw("escaped-timestamp-slash", body.replace(b'"2026-03-14T09:26:53.589Z"',
+                                                b'"2026-03-14T09:26:53\\/589Z"'))
+    raw("long-epoch-fraction", body.replace(b'"2026-03-14T09:26:53.589Z"',
+                                            b'"1773480413.' + b"5" * 300 + b'"'))
+    raw("long-escaped-epoch", body.replace(b'"2026-03-14T09:26:53.589Z"',
+                                           b'"\\u0031773480413.' + b"5" * 300 + b'x"'))
+    raw("long-number-ts", body.replace(b'"2026-03-14T09:26:53.589Z"',
+                                       b"1773480413." + b"0" * 300 + b"9e3"))
+    raw("number-ts-exp", body.replace(b'"2026-03-14T09:26:53.589Z"', b"1.773480413589E12"))
+    raw("number-ts-neg-zero", body.replace(b'"2026-03-14T09:26:53.589Z"', b"-0.0"))
+    raw("props-deep-63", body.replace(b'"event_properties":{', b'"event_properties":' + b"[" * 62 + b"{")
+        [:-1] + b"}" + b"]" * 62 + b"}")
+    raw("props-deep-64", body.replace(b'"event_properties":{', b'"event_properties":' + b"[" * 63 + b"{")
+        [:-1] + b"}" + b"]" * 63 + b"}")
+    raw("bad-after-errors", b'{"event_id":7,"x":[1,2,}')
+    raw("batch-escaped-events", b'{"\\u0065vents":[' + body + b"]}")
+    raw("batch-duplicate-events", b'{"events":[' + body + b',{}],"events":5}')
+    raw("batch-events-later", b'{"a":{"events":[]},"events":[' + body + b"]}")
+    raw("batch-bad-tail", b'{"events":[' + body + b',{"event_id":1}],"x":tru}')
+    raw("batch-502-mixed", b'{"events":[' + b",".join([body] * 3 + [b"1"] * 499) + b"]}")
+    raw("batch-items-all-kinds", b'{"events":[' + body + b',"s",1,true,null,[],{},' + body + b"]}")
+    return seeds
+
+
 def timestamp_seeds():
     accepted = [
         "2026-03-14T09:26:53.589Z", "2026-03-14T09:26:53Z", "2026-03-14T09:26Z",
@@ -409,6 +458,7 @@ def server_adapter_seeds():
 TARGETS = {
     "fuzz_http1": http1_seeds,
     "fuzz_server_event": server_event_seeds,
+    "fuzz_server_scan": server_scan_seeds,
     "fuzz_timestamp": timestamp_seeds,
     "fuzz_log_record": log_record_seeds,
     "fuzz_log_recovery": log_recovery_seeds,

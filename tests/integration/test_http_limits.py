@@ -106,6 +106,25 @@ def test_idle_connection_is_closed_quietly(data):
     assert d.stop() == 0
 
 
+def test_idle_time_counts_from_the_last_answer(data):
+    """Requests every 150 ms keep a connection with a 300 ms idle timeout
+    open well past 300 ms; once they stop it closes after the idle time."""
+    create_tenant(data)
+    d = Daemon(data, "--idle-timeout", "300ms")
+    s = d.sock()
+    start = time.monotonic()
+    for _ in range(8):
+        s.sendall(raw_request("GET", "/healthz"))
+        assert read_response(s)[0] == 200
+        time.sleep(0.15)
+    assert time.monotonic() - start > 1.0
+    s.settimeout(5)
+    last = time.monotonic()
+    assert s.recv(100) == b""
+    assert 0.1 < time.monotonic() - last < 5
+    assert d.stop() == 0
+
+
 def test_malformed_request_is_400_and_closed(data):
     create_tenant(data)
     d = Daemon(data)

@@ -4,6 +4,7 @@ event log, tenant isolation, and keys created while the daemon runs."""
 
 import json
 import os
+import sqlite3
 import time
 
 from harness import Daemon, create_tenant, dump, dumped_event_ids, event, run
@@ -124,6 +125,35 @@ def test_tenant_created_while_running_can_send(data):
         time.sleep(0.2)
     assert status == 200
     assert d.stop() == 0
+
+
+def test_key_removed_while_running_is_refused(data):
+    """A key in use (so remembered as verified) that is deleted from
+    state.db is refused once the daemon reloads its keys; the tenant's other
+    keys and other tenants' keys keep working."""
+    t = create_tenant(data)
+    other = create_tenant(data, "other")
+    d = Daemon(data)
+    for i in range(3):
+        status, _, answer = d.post("/server/v4", event("before-%d" % i), t["write_key"])
+        assert status == 200, answer
+    db = sqlite3.connect(os.path.join(data, "state.db"))
+    db.execute("DELETE FROM api_keys WHERE tenant_id = ? AND kind = 'write'", (t["id"],))
+    db.commit()
+    db.close()
+    deadline = time.monotonic() + 10
+    while True:
+        status, _, answer = d.post("/server/v4", event("after"), t["write_key"])
+        if status == 401 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert status == 401 and "invalid write key" in json.loads(answer)["message"], answer
+    status, _, answer = d.post("/server/v4", event("other-1"), other["write_key"])
+    assert status == 200, answer
+    status, answer = d.get_json("/v1/settings", t["admin_key"])
+    assert status == 200, answer
+    assert d.stop() == 0
+    assert t["write_key"][7:] not in d.stderr()
 
 
 def test_batch_reports_rejected_indexes(data):
