@@ -263,7 +263,7 @@ static void after_select(struct tly_api_job *job)
         tly_api_job_free(job);
     } else {
         tly_ingest_append(tly_api_ingest(job->api), job->req, job->tenant, TLY_SOURCE_INTERNAL,
-                          TLY_KIND_REPLAY, body.data, body.len, answer.data, answer.len);
+                          TLY_KIND_REPLAY, 0, body.data, body.len, answer.data, answer.len);
         tly_api_job_free(job);
     }
     tly_buf_free(&ids);

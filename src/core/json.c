@@ -48,6 +48,19 @@ enum tly_json_kind tly_json_kind_of(const cJSON *v)
     return TLY_JSON_INVALID;
 }
 
+cJSON *tly_json_parse_checked(const char *text, size_t len, struct tly_error *err)
+{
+    const char *end = text;
+    cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    while (root != NULL && end < text + len &&
+           (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
+        end++;
+    if (root != NULL && end == text + len)
+        return root;
+    cJSON_Delete(root);
+    return tly_json_parse(text, len, err); /* says why and where */
+}
+
 const char *tly_json_type_name(const cJSON *v)
 {
     return tly_json_kind_name(tly_json_kind_of(v));

@@ -22,6 +22,12 @@ int tly_json_check(const char *text, size_t len, struct tly_error *err);
  * `err` filled when the text is not accepted. */
 cJSON *tly_json_parse(const char *text, size_t len, struct tly_error *err);
 
+/* The tree of text that passed tly_json_check before it was stored (a log
+ * record with TLY_RECORD_BODY_CHECKED), without checking it again. Text
+ * that would not pass is read as cJSON reads it (which accepts a little
+ * more, such as 01) or refused as tly_json_parse refuses it. */
+cJSON *tly_json_parse_checked(const char *text, size_t len, struct tly_error *err);
+
 /* The kind of a node (TLY_JSON_ABSENT for NULL), and its name for error
  * messages: "string", "number", "object", … ("nothing" for NULL). */
 enum tly_json_kind tly_json_kind_of(const cJSON *v);

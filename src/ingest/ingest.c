@@ -100,8 +100,8 @@ static void on_durable(struct tly_log_append *a)
 }
 
 void tly_ingest_append(struct tly_ingest *ing, struct tly_http_req *req, uint32_t tenant,
-                       uint8_t source, uint8_t kind, const char *body, size_t body_len,
-                       const char *answer, size_t answer_len)
+                       uint8_t source, uint8_t kind, uint8_t flags, const char *body,
+                       size_t body_len, const char *answer, size_t answer_len)
 {
     size_t rec_len = tly_record_size(0, body_len);
     struct pending *p = pending_get(ing, sizeof *p + rec_len + answer_len);
@@ -112,6 +112,7 @@ void tly_ingest_append(struct tly_ingest *ing, struct tly_http_req *req, uint32_
     struct tly_record r = {
         .source = source,
         .kind = kind,
+        .flags = flags,
         .tenant = tenant,
         .received_at = tly_http_received_at(req),
         .meta = NULL,
@@ -167,8 +168,8 @@ static void handle_single(struct tly_http_req *req, void *arg)
     }
     ing->events_accepted++;
     static const char ok[] = "{\"success\":true}";
-    tly_ingest_append(ing, req, tenant, TLY_SOURCE_SERVER, TLY_KIND_SINGLE, body, len, ok,
-                      sizeof ok - 1);
+    tly_ingest_append(ing, req, tenant, TLY_SOURCE_SERVER, TLY_KIND_SINGLE, TLY_RECORD_BODY_CHECKED,
+                      body, len, ok, sizeof ok - 1);
 }
 
 /* The verdicts of a batch's items, as the scan reports them. */
@@ -225,8 +226,8 @@ static void handle_batch(struct tly_http_req *req, void *arg)
     }
     ing->events_accepted += (uint64_t)a.accepted;
     ing->events_rejected += (uint64_t)a.rejected;
-    tly_ingest_append(ing, req, tenant, TLY_SOURCE_SERVER, TLY_KIND_BATCH, body, len, answer.data,
-                      answer.len);
+    tly_ingest_append(ing, req, tenant, TLY_SOURCE_SERVER, TLY_KIND_BATCH, TLY_RECORD_BODY_CHECKED,
+                      body, len, answer.data, answer.len);
     tly_buf_free(&answer);
 }
 

@@ -25,8 +25,8 @@ int tly_ingest_metrics(const struct tly_ingest *ing, struct tly_buf *out);
 /* Appends `body` as one record and sends 200 with `answer` (copied) once it
  * is durable, or 503 with Retry-After if it cannot be stored. Loop thread. */
 void tly_ingest_append(struct tly_ingest *ing, struct tly_http_req *req, uint32_t tenant,
-                       uint8_t source, uint8_t kind, const char *body, size_t body_len,
-                       const char *answer, size_t answer_len);
+                       uint8_t source, uint8_t kind, uint8_t flags, const char *body,
+                       size_t body_len, const char *answer, size_t answer_len);
 void tly_ingest_free(struct tly_ingest *ing);
 
 #endif

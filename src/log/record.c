@@ -96,7 +96,7 @@ void tly_record_encode(const struct tly_record *r, uint8_t *out)
     out[8] = TLY_RECORD_VERSION;
     out[9] = r->source;
     out[10] = r->kind;
-    out[11] = 0;
+    out[11] = r->flags;
     put_u32(out + 12, r->tenant);
     put_u64(out + 16, (uint64_t)r->received_at);
     memcpy(out + 24, r->request_id, 16);
@@ -131,6 +131,7 @@ long tly_record_decode(const uint8_t *p, size_t avail, struct tly_record *r)
         return TLY_ECORRUPT;
     r->source = p[9];
     r->kind = p[10];
+    r->flags = p[11];
     r->tenant = get_u32(p + 12);
     r->received_at = (int64_t)get_u64(p + 16);
     memcpy(r->request_id, p + 24, 16);

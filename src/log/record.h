@@ -8,7 +8,7 @@
  *   8  u8  version    TLY_RECORD_VERSION
  *   9  u8  source     enum tly_source
  *  10  u8  kind       source-specific shape (e.g. single event or batch)
- *  11  u8  reserved   0
+ *  11  u8  flags      TLY_RECORD_* bits (0 in records of older versions)
  *  12  u32 tenant     tenant id
  *  16  i64 received   receive time, ms since the epoch (UTC)
  *  24  u8[16] request_id
@@ -43,6 +43,10 @@ enum tly_source {
     TLY_SOURCE_TRACK = 6,
 };
 
+/* The body passed tly_json_check (strict JSON) before it was appended, so
+ * a reader may parse it without checking it again. */
+#define TLY_RECORD_BODY_CHECKED 0x01
+
 enum tly_record_kind {
     TLY_KIND_SINGLE = 1, /* body is one event */
     TLY_KIND_BATCH = 2,  /* body holds several events */
@@ -56,6 +60,7 @@ const char *tly_kind_name(int kind);
 struct tly_record {
     uint8_t source;
     uint8_t kind;
+    uint8_t flags; /* TLY_RECORD_* */
     uint32_t tenant;
     int64_t received_at;
     uint8_t request_id[16];

@@ -67,31 +67,63 @@ int tly_server_judge(const struct tly_server_view *v, int64_t *ts_ms, struct tly
     return 0;
 }
 
-/* Fills `kind` and, for a string, `len` from the member `name` of `ev`. */
-static const cJSON *view_member(const cJSON *ev, const char *name, enum tly_json_kind *kind,
-                                size_t *len)
+/* The members the checks look at, found in one pass over the object (the
+ * first of a repeated key counts, as with cJSON_GetObjectItem). */
+struct members {
+    const cJSON *id, *name, *user, *ts, *props;
+};
+
+static void find_members(const cJSON *ev, struct members *m)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(ev, name);
+    memset(m, 0, sizeof *m);
+    const cJSON *c;
+    cJSON_ArrayForEach(c, ev)
+    {
+        const char *k = c->string;
+        const cJSON **slot = NULL;
+        if (k == NULL)
+            continue;
+        if (k[0] == 'e') {
+            if (strcmp(k, "event_id") == 0)
+                slot = &m->id;
+            else if (strcmp(k, "event_name") == 0)
+                slot = &m->name;
+            else if (strcmp(k, "event_properties") == 0)
+                slot = &m->props;
+        } else if (strcmp(k, "user_id") == 0) {
+            slot = &m->user;
+        } else if (strcmp(k, "timestamp") == 0) {
+            slot = &m->ts;
+        }
+        if (slot != NULL && *slot == NULL)
+            *slot = c;
+    }
+}
+
+/* Fills `kind` and, for a string, `len` from a member (NULL: absent). */
+static void view_member(const cJSON *v, enum tly_json_kind *kind, size_t *len)
+{
     *kind = tly_json_kind_of(v);
     if (len != NULL && *kind == TLY_JSON_STRING)
         *len = strlen(v->valuestring);
-    return v;
 }
 
-/* The checks, with a reason code. */
-static int check_event(const cJSON *ev, int64_t *ts_ms, struct tly_failure *f)
+/* The checks, with a reason code; `m` is filled for an object. */
+static int check_event(const cJSON *ev, struct members *m, int64_t *ts_ms, struct tly_failure *f)
 {
     struct tly_server_view v = {.kind = tly_json_kind_of(ev)};
+    memset(m, 0, sizeof *m);
     if (v.kind == TLY_JSON_OBJECT) {
-        view_member(ev, "event_id", &v.id, &v.id_len);
-        view_member(ev, "event_name", &v.name, &v.name_len);
-        view_member(ev, "user_id", &v.user, &v.user_len);
-        const cJSON *ts = view_member(ev, "timestamp", &v.ts, &v.ts_len);
+        find_members(ev, m);
+        view_member(m->id, &v.id, &v.id_len);
+        view_member(m->name, &v.name, &v.name_len);
+        view_member(m->user, &v.user, &v.user_len);
+        view_member(m->ts, &v.ts, &v.ts_len);
         if (v.ts == TLY_JSON_STRING)
-            v.ts_str = ts->valuestring;
+            v.ts_str = m->ts->valuestring;
         else if (v.ts == TLY_JSON_NUMBER)
-            v.ts_num = ts->valuedouble;
-        view_member(ev, "event_properties", &v.props, NULL);
+            v.ts_num = m->ts->valuedouble;
+        view_member(m->props, &v.props, NULL);
     }
     return tly_server_judge(&v, ts_ms, f);
 }
@@ -99,7 +131,8 @@ static int check_event(const cJSON *ev, int64_t *ts_ms, struct tly_failure *f)
 int tly_server_event_check(const cJSON *ev, int64_t *ts_ms, struct tly_error *err)
 {
     struct tly_failure f;
-    if (check_event(ev, ts_ms, &f) != 0)
+    struct members m;
+    if (check_event(ev, &m, ts_ms, &f) != 0)
         return tly_error_set(err, TLY_EINVAL, f.field, "%s", f.message);
     return 0;
 }
@@ -148,7 +181,9 @@ int tly_server_batch_envelope(const cJSON *root, const cJSON **events, struct tl
 static int server_split(const struct tly_record *rec, struct tly_items *out, struct tly_failure *f)
 {
     struct tly_error err;
-    out->root = tly_json_parse(rec->body, rec->body_len, &err);
+    out->root = rec->flags & TLY_RECORD_BODY_CHECKED
+                    ? tly_json_parse_checked(rec->body, rec->body_len, &err)
+                    : tly_json_parse(rec->body, rec->body_len, &err);
     if (out->root == NULL)
         return tly_fail(f, TLY_FAIL_INVALID_JSON, "", "%s", err.msg);
     if (rec->kind != TLY_KIND_BATCH) {
@@ -171,17 +206,18 @@ static int server_map(const cJSON *item, const struct tly_record *rec, struct tl
                       struct tly_failure *f)
 {
     int64_t ts;
-    if (check_event(item, &ts, f) != 0)
+    struct members m;
+    if (check_event(item, &m, &ts, f) != 0)
         return -1;
     ev->kind = TLY_EVENT_TRACK;
     ev->tenant = rec->tenant;
     ev->source = rec->source;
-    ev->event_id = cJSON_GetObjectItemCaseSensitive(item, "event_id")->valuestring;
-    ev->event_name = cJSON_GetObjectItemCaseSensitive(item, "event_name")->valuestring;
-    ev->user_id = cJSON_GetObjectItemCaseSensitive(item, "user_id")->valuestring;
+    ev->event_id = m.id->valuestring;
+    ev->event_name = m.name->valuestring;
+    ev->user_id = m.user->valuestring;
     ev->timestamp = ts;
     ev->received_at = rec->received_at;
-    ev->properties = cJSON_GetObjectItemCaseSensitive(item, "event_properties");
+    ev->properties = m.props;
     ev->context = NULL;
     return 0;
 }

@@ -5,7 +5,9 @@
  * validate.h), and render it as the API does (src/pipeline/lookup.h).
  *
  * Input: byte 0 picks the record kind (bit 0: batch) and the receive time
- * (bits 1-7 shift it by days); the rest is the body.
+ * (bits 1-7 shift it by days); the rest is the body. As ingest does, a
+ * body that passes the strict JSON check is flagged as checked (so split
+ * parses it without checking again).
  *
  * Invariants checked (abort() if broken), beyond "no crash, no leak":
  *   - split succeeds with 1 item for a single record and 1..500 for a
@@ -55,9 +57,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *body = malloc(size);
     memcpy(body, data + 1, size - 1);
     body[size - 1] = '\0';
+    struct tly_error check_err;
     struct tly_record rec = {
         .source = TLY_SOURCE_SERVER,
         .kind = (data[0] & 1) ? TLY_KIND_BATCH : TLY_KIND_SINGLE,
+        .flags = tly_json_check(body, size - 1, &check_err) == 0 ? TLY_RECORD_BODY_CHECKED : 0,
         .tenant = 7,
         .received_at = 1773480413589LL + (int64_t)(data[0] >> 1) * TLY_DAY_MS,
         .body = body,

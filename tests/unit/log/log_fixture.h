@@ -163,6 +163,7 @@ static inline void expect_record(const struct tly_record *got, const struct tly_
 {
     assert_int_equal(got->source, want->source);
     assert_int_equal(got->kind, want->kind);
+    assert_int_equal(got->flags, want->flags);
     assert_int_equal(got->tenant, want->tenant);
     assert_int_equal(got->received_at, want->received_at);
     assert_memory_equal(got->request_id, want->request_id, 16);

@@ -23,6 +23,7 @@ static void test_record_round_trip(void **state)
     struct tly_record in = {
         .source = TLY_SOURCE_CLEVERTAP,
         .kind = TLY_KIND_BATCH,
+        .flags = TLY_RECORD_BODY_CHECKED,
         .tenant = 0xDEADBEEFu,
         .received_at = 1704448800123LL,
         .meta = meta,
@@ -45,7 +46,7 @@ static void test_record_round_trip(void **state)
     assert_int_equal(p[8], TLY_RECORD_VERSION);
     assert_int_equal(p[9], TLY_SOURCE_CLEVERTAP);
     assert_int_equal(p[10], TLY_KIND_BATCH);
-    assert_int_equal(p[11], 0);
+    assert_int_equal(p[11], TLY_RECORD_BODY_CHECKED);
     assert_memory_equal(p + 12, "\xef\xbe\xad\xde", 4);
     assert_int_equal(p[40] | p[41] << 8, in.meta_len);
     assert_int_equal(p[42] | p[43] << 8, 0);

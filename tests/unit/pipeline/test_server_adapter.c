@@ -296,6 +296,51 @@ static void test_split_items_reusable(void **state)
     free(big);
 }
 
+/* A body flagged as checked at ingest is parsed without the check again:
+ * for every body that passes the check (the only ones ingest flags), the
+ * same verdict, items, reason and message either way. A flagged body that
+ * would not pass is read as cJSON reads it: it splits, or fails with a
+ * reason, and never does harm. */
+static void test_split_checked_body_same_verdicts(void **state)
+{
+    (void)state;
+    static const char *const bodies[] = {
+        GOOD_EVENT,
+        "{\"events\":[" GOOD_EVENT "," GOOD_EVENT "]}",
+        "  " GOOD_EVENT "\r\n",
+        "{\"a\":01}",
+        GOOD_EVENT " x",
+        "{\"a\":1,}",
+        "{\"a\":\"\\u0000\"}",
+        "",
+        "{\"events\":[1,2]",
+    };
+    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+        for (int kind = TLY_KIND_SINGLE; kind <= TLY_KIND_BATCH; kind++) {
+            struct tly_items it[2];
+            struct tly_failure f[2];
+            int rc[2];
+            for (int k = 0; k < 2; k++) {
+                struct tly_record r = record_of(kind, bodies[i]);
+                r.flags = k ? TLY_RECORD_BODY_CHECKED : 0;
+                memset(&f[k], 0, sizeof f[k]);
+                tly_items_init(&it[k]);
+                rc[k] = server()->split(&r, &it[k], &f[k]);
+            }
+            struct tly_error err;
+            int valid = tly_json_check(bodies[i], strlen(bodies[i]), &err) == 0;
+            if (!valid)
+                assert_true(rc[1] == 0 || (rc[1] == -1 && f[1].reason != 0));
+            else if (rc[0] != rc[1] || it[0].n != it[1].n || f[0].reason != f[1].reason ||
+                     strcmp(f[0].message, f[1].message) != 0)
+                fail_msg("%.60s (kind %d): %d %zu '%s' vs %d %zu '%s'", bodies[i], kind, rc[0],
+                         it[0].n, f[0].message, rc[1], it[1].n, f[1].message);
+            tly_items_free(&it[0]);
+            tly_items_free(&it[1]);
+        }
+    }
+}
+
 static void test_split_invalid_json(void **state)
 {
     (void)state;
@@ -665,6 +710,7 @@ int main(void)
         cmocka_unit_test(test_split_batch_in_order),
         cmocka_unit_test(test_split_items_reusable),
         cmocka_unit_test(test_split_invalid_json),
+        cmocka_unit_test(test_split_checked_body_same_verdicts),
         cmocka_unit_test(test_split_batch_envelope_errors),
         cmocka_unit_test(test_split_batch_keeps_bad_items),
         cmocka_unit_test(test_map_good_item),
