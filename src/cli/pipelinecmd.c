@@ -1,12 +1,13 @@
 /*
  * `tallyd pipeline run --data DIR`: processes everything in the event log
  * that the state store has not seen yet, on this thread, then prints what
- * it did and how fast. For catching up without serving (the daemon must
- * not run on the same data directory at the same time: the consumer
- * position would be moved by two writers).
+ * it did and how fast. For catching up without serving. It holds the data
+ * directory's lock, so it does not run beside a daemon on the same
+ * directory (two writers would move one consumer position).
  */
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "core/fsutil.h"
 #include "core/logger.h"
 #include "log/reader.h"
 #include "pipeline/pipeline.h"
@@ -15,28 +16,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 static const char usage[] = "tallyd pipeline run [--data DIR] [--batch N]";
 
-int tly_cmd_pipeline(int argc, char **argv)
+/* Catches the state up with the log; the data directory is locked. */
+static int run_pipeline(const char *data, int batch)
 {
-    const char *data = NULL;
-    int batch = 0;
-    struct tly_option opts[] = {
-        {"data", "TALLY_DATA", TLY_OPT_STRING, "./data", "data directory", &data},
-        {"batch", "TALLY_PIPELINE_BATCH", TLY_OPT_INT, "20000", "events per transaction", &batch},
-    };
-    struct tly_args args;
     struct tly_error err;
-    if (tly_options_parse(opts, 2, argc, argv, &args, &err) != 0) {
-        fprintf(stderr, "tallyd pipeline: %s\n", err.msg);
-        return 2;
-    }
-    if (args.help || args.npositional != 1 || strcmp(args.positional[0], "run") != 0) {
-        tly_options_help(args.help ? stdout : stderr, usage, opts, 2);
-        return args.help ? 0 : 2;
-    }
     char log_dir[4096], db_path[4096];
     snprintf(log_dir, sizeof log_dir, "%s/log", data);
     snprintf(db_path, sizeof db_path, "%s/state.db", data);
@@ -74,4 +62,32 @@ int tly_cmd_pipeline(int argc, char **argv)
            st.duplicates, st.failed, secs, secs > 0 ? (double)items / secs : 0.0);
     tly_pipeline_close(p);
     return rc == 0 ? 0 : 1;
+}
+
+int tly_cmd_pipeline(int argc, char **argv)
+{
+    const char *data = NULL;
+    int batch = 0;
+    struct tly_option opts[] = {
+        {"data", "TALLY_DATA", TLY_OPT_STRING, "./data", "data directory", &data},
+        {"batch", "TALLY_PIPELINE_BATCH", TLY_OPT_INT, "20000", "events per transaction", &batch},
+    };
+    struct tly_args args;
+    struct tly_error err;
+    if (tly_options_parse(opts, 2, argc, argv, &args, &err) != 0) {
+        fprintf(stderr, "tallyd pipeline: %s\n", err.msg);
+        return 2;
+    }
+    if (args.help || args.npositional != 1 || strcmp(args.positional[0], "run") != 0) {
+        tly_options_help(args.help ? stdout : stderr, usage, opts, 2);
+        return args.help ? 0 : 2;
+    }
+    int lock_fd;
+    if (tly_lock_data_dir(data, &lock_fd, &err) != 0) {
+        fprintf(stderr, "tallyd pipeline: %s\n", err.msg);
+        return 1;
+    }
+    int rc = run_pipeline(data, batch);
+    close(lock_fd);
+    return rc;
 }

@@ -50,6 +50,7 @@ struct serve_config {
 struct serve {
     struct serve_config cfg;
     struct tly_logger lg;
+    int lock_fd; /* DATA/tallyd.lock, held while serving */
     uv_loop_t loop;
     uv_signal_t sigterm, sigint;
     struct tly_log *log;
@@ -284,6 +285,12 @@ static int run(struct serve *s)
         tly_log_error(&s->lg, "cannot create data directory", "path=%s", s->cfg.data);
         return 1;
     }
+    /* Before anything reads or repairs the log or the state. */
+    struct tly_error lock_err;
+    if (tly_lock_data_dir(s->cfg.data, &s->lock_fd, &lock_err) != 0) {
+        tly_log_error(&s->lg, "cannot lock the data directory", "error=\"%s\"", lock_err.msg);
+        return 1;
+    }
     char db_path[4096], log_dir[4096];
     snprintf(db_path, sizeof db_path, "%s/state.db", s->cfg.data);
     snprintf(log_dir, sizeof log_dir, "%s/log", s->cfg.data);
@@ -427,7 +434,10 @@ int tly_cmd_serve(int argc, char **argv)
         } else {
             signal(SIGPIPE, SIG_IGN);
             tly_logger_init(&s->lg, stderr, (enum tly_log_level)level);
+            s->lock_fd = -1;
             rc = run(s);
+            if (s->lock_fd >= 0)
+                close(s->lock_fd);
         }
     }
     free(s);

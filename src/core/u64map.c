@@ -25,6 +25,13 @@ void tly_u64map_clear(struct tly_u64map *m)
     tly_u64map_free(m);
 }
 
+void tly_u64map_empty(struct tly_u64map *m)
+{
+    if (m->slots != NULL)
+        memset(m->slots, 0, (m->mask + 1) * sizeof *m->slots);
+    m->count = 0;
+}
+
 static void put(struct tly_u64map_slot *slots, size_t mask, uint64_t key, int64_t value)
 {
     size_t i = (size_t)key & mask;
@@ -141,24 +148,4 @@ void tly_u64map_prefetch(const struct tly_u64map *m, uint64_t key)
 size_t tly_u64map_bytes(const struct tly_u64map *m)
 {
     return m->slots != NULL ? (m->mask + 1) * sizeof *m->slots : 0;
-}
-
-uint64_t tly_u64map_hash(uint32_t tenant, const char *str, size_t n)
-{
-    /* FNV-1a over the tenant and the bytes, then a final mix (splitmix64). */
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (int i = 0; i < 4; i++) {
-        h ^= (tenant >> (8 * i)) & 0xff;
-        h *= 0x100000001b3ull;
-    }
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)str[i];
-        h *= 0x100000001b3ull;
-    }
-    h ^= h >> 30;
-    h *= 0xbf58476d1ce4e5b9ull;
-    h ^= h >> 27;
-    h *= 0x94d049bb133111ebull;
-    h ^= h >> 31;
-    return h ? h : 1;
 }

@@ -2,7 +2,7 @@
  * A multimap from 64-bit keys to 64-bit values: open addressing, linear
  * probing, backward-shift removal (no tombstones), grows at 1/2 load.
  * A key may hold several values (tly_u64map_add); tly_u64map_set keeps one.
- * Key 0 is reserved as "empty"; tly_u64map_hash never returns it.
+ * Key 0 is reserved as "empty": callers hash their keys to nonzero values.
  * Not thread-safe; owns its memory.
  */
 #ifndef TLY_CORE_U64MAP_H
@@ -26,6 +26,8 @@ void tly_u64map_init(struct tly_u64map *m);
 void tly_u64map_free(struct tly_u64map *m);
 /* Empties the map and gives its memory back. */
 void tly_u64map_clear(struct tly_u64map *m);
+/* Empties the map and keeps its memory for reuse. */
+void tly_u64map_empty(struct tly_u64map *m);
 
 /* Adds (key, value), even when the key holds other values. 0 or
  * TLY_ENOMEM. */
@@ -41,8 +43,5 @@ int tly_u64map_remove(struct tly_u64map *m, uint64_t key, int64_t value);
 void tly_u64map_prefetch(const struct tly_u64map *m, uint64_t key);
 /* Bytes of slot memory held. */
 size_t tly_u64map_bytes(const struct tly_u64map *m);
-
-/* A 64-bit hash of (tenant, bytes), never 0. */
-uint64_t tly_u64map_hash(uint32_t tenant, const char *s, size_t n);
 
 #endif

@@ -148,6 +148,23 @@ static void counts_restore(struct tly_pipeline *p, const struct counts *c)
         atomic_store(&p->n_reason[r], c->reason[r]);
 }
 
+/* Loads the event index unless it is ready. */
+static void load_index(struct tly_pipeline *p)
+{
+    if (tly_event_index_ready(tly_state_event_index(p->state)))
+        return;
+    uint64_t t0 = uv_hrtime();
+    int rc = tly_state_load_index(p->state);
+    struct tly_event_index_stats is;
+    tly_event_index_stats(tly_state_event_index(p->state), &is);
+    if (rc != 0)
+        tly_log_error(p->lg, "cannot load the event index; loading again at the first event",
+                      "error=\"%s\"", tly_strerror(rc));
+    else
+        tly_log_info(p->lg, "event index loaded", "events=%zu users=%zu bytes=%zu seconds=%.3f",
+                     is.events, is.users, is.bytes, (double)(uv_hrtime() - t0) / 1e9);
+}
+
 static long run_batch(struct tly_pipeline *p, uint64_t end)
 {
     int rc = ensure_reader(p);
@@ -160,6 +177,7 @@ static long run_batch(struct tly_pipeline *p, uint64_t end)
         for (size_t i = 0; i < p->nsettings; i++)
             p->settings[i].loaded = 0; /* settings may have changed */
     }
+    load_index(p); /* after a failed load or apply; recording needs it */
     uint64_t t0 = uv_hrtime();
     struct counts before;
     counts_save(p, &before);
@@ -222,23 +240,6 @@ static void rewind_reader(struct tly_pipeline *p)
     p->reader = NULL;
 }
 
-/* Loads the event index unless it is ready. */
-static void load_index(struct tly_pipeline *p)
-{
-    if (tly_event_index_ready(tly_state_event_index(p->state)))
-        return;
-    uint64_t t0 = uv_hrtime();
-    int rc = tly_state_load_index(p->state);
-    struct tly_event_index_stats is;
-    tly_event_index_stats(tly_state_event_index(p->state), &is);
-    if (rc != 0)
-        tly_log_error(p->lg, "cannot load the event index; loading again at the first event",
-                      "error=\"%s\"", tly_strerror(rc));
-    else
-        tly_log_info(p->lg, "event index loaded", "events=%zu users=%zu bytes=%zu seconds=%.3f",
-                     is.events, is.users, is.bytes, (double)(uv_hrtime() - t0) / 1e9);
-}
-
 int tly_pipeline_catch_up(struct tly_pipeline *p, uint64_t end)
 {
     load_index(p);
@@ -280,7 +281,7 @@ static void consumer_main(void *arg)
     }
     for (;;) {
         uv_mutex_lock(&p->mu);
-        while (!p->stopping && atomic_load(&p->durable_end) <= p->position)
+        while (!p->stopping && !p->pruning && atomic_load(&p->durable_end) <= p->position)
             if (uv_cond_timedwait(&p->cond, &p->mu, retention_wait_ns(p)) != 0)
                 break; /* timed out: time for retention */
         int stopping = p->stopping;
@@ -292,6 +293,7 @@ static void consumer_main(void *arg)
             p->last_retention = now;
             tly_pipeline_retention(p, now);
         }
+        tly_pipeline_prune_step(p);
         long n = run_batch(p, atomic_load(&p->durable_end));
         if (n >= 0) {
             errors = 0;
@@ -472,6 +474,8 @@ void tly_pipeline_close(struct tly_pipeline *p)
         return;
     tly_pipeline_stop(p);
     tly_log_reader_close(p->reader);
+    if (p->pruning)
+        tly_prune_free(&p->prune);
     tly_state_close(p->state);
     tly_items_free(&p->items);
     free(p->settings);

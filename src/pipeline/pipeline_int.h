@@ -38,6 +38,10 @@ struct tly_pipeline {
     struct settings_slot *settings; /* by tenant id */
     size_t nsettings;
     int64_t last_retention; /* ms */
+    struct tly_prune prune; /* the pass of pruning under way, if pruning */
+    int pruning;
+    int64_t prune_now; /* ms, when the pass started */
+    uint64_t pruned;   /* rows deleted by the pass so far */
 
     /* Shared. */
     uv_thread_t thread, checkpointer;
@@ -62,8 +66,10 @@ int tly_pipeline_process(struct tly_pipeline *p, const struct tly_record *rec, u
 /* The tenant's settings (cached; reloaded after changes elsewhere). */
 const struct tly_tenant_settings *tly_pipeline_settings(struct tly_pipeline *p, uint32_t tenant);
 
-/* retention.c: deletes old segments and prunes the dedupe window, each in
- * its own transactions, outside a batch. */
+/* retention.c: deletes old segments and starts a pass of pruning of the
+ * dedupe window, outside a batch. */
 void tly_pipeline_retention(struct tly_pipeline *p, int64_t now);
+/* One transaction of the pass under way, if any (between batches). */
+void tly_pipeline_prune_step(struct tly_pipeline *p);
 
 #endif

@@ -47,8 +47,11 @@ static void count_failure(struct tly_pipeline *p, int reason)
         tly_counter_add(&p->n_reason[reason], 1);
 }
 
-/* Validate, check the user, dedupe, record. 0 processed, 1 duplicate,
- * -1 failed (`f` filled), or a store error (< -1). */
+/* What apply_event did with an item (store errors are < 0). */
+enum { APPLIED = 0, DUPLICATE = 1, FAILED = 2 };
+
+/* Validate, check the user, dedupe, record: APPLIED, DUPLICATE, FAILED
+ * (`f` filled), or a store error (< 0). */
 static int apply_event(struct tly_pipeline *p, const struct tly_event *ev, uint64_t offset,
                        int32_t item, struct tly_failure *f)
 {
@@ -56,16 +59,18 @@ static int apply_event(struct tly_pipeline *p, const struct tly_event *ev, uint6
     if (s == NULL)
         return TLY_ENOMEM;
     if (tly_validate_event(ev, s, f) != 0)
-        return -1;
+        return FAILED;
     if (s->require_registration) {
         /* Only registration counts; a user created by an event does not. */
         int status = tly_state_user_status(p->state, ev->tenant, ev->user_id);
         if (status < 0 && status != TLY_ENOENT)
             return status;
-        if (status != 1)
-            return tly_fail(f, TLY_FAIL_UNKNOWN_USER, "user_id",
-                            "user_id: user is not registered (the tenant requires "
-                            "PUT /v1/users/{user_id} first)");
+        if (status != 1) {
+            tly_fail(f, TLY_FAIL_UNKNOWN_USER, "user_id",
+                     "user_id: user is not registered (the tenant requires "
+                     "PUT /v1/users/{user_id} first)");
+            return FAILED;
+        }
     }
     struct tly_event_row row = {
         .tenant = ev->tenant,
@@ -81,7 +86,7 @@ static int apply_event(struct tly_pipeline *p, const struct tly_event *ev, uint6
     int rc = tly_state_record_event(p->state, &row, s->dedupe_window_ms, &dup);
     if (rc != 0)
         return rc;
-    return dup ? 1 : 0;
+    return dup ? DUPLICATE : APPLIED;
 }
 
 static int store_failure(struct tly_pipeline *p, const struct tly_record *rec, uint64_t offset,
@@ -112,11 +117,11 @@ static int store_failure(struct tly_pipeline *p, const struct tly_record *rec, u
 /* Counts an applied item; returns the store error, if any. */
 static int tally_result(struct tly_pipeline *p, int rc)
 {
-    if (rc == 0)
+    if (rc == APPLIED)
         tly_counter_add(&p->n_processed, 1);
-    else if (rc == 1)
+    else if (rc == DUPLICATE)
         tly_counter_add(&p->n_duplicates, 1);
-    return rc < -1 ? rc : 0;
+    return rc < 0 ? rc : 0;
 }
 
 /* Starts the index lookups of all the record's items at once, so that
@@ -128,7 +133,7 @@ static void prefetch_items(struct tly_pipeline *p, const struct tly_adapter *a,
     for (size_t i = 0; i < p->items.n; i++) {
         const char *id = a->event_id_of(p->items.item[i]);
         if (id != NULL)
-            tly_event_index_prefetch(idx, tly_event_index_id_hash(rec->tenant, id));
+            tly_event_index_prefetch(idx, tly_event_index_id_hash(idx, rec->tenant, id));
     }
 }
 
@@ -143,10 +148,9 @@ static int process_items(struct tly_pipeline *p, const struct tly_adapter *a,
     for (size_t i = 0; i < p->items.n; i++) {
         const cJSON *item = p->items.item[i];
         struct tly_event ev;
-        int rc = a->map(item, rec, &ev, &f);
-        if (rc == 0)
-            rc = apply_event(p, &ev, offset, (int32_t)i, &f);
-        if (rc == -1)
+        int rc =
+            a->map(item, rec, &ev, &f) == 0 ? apply_event(p, &ev, offset, (int32_t)i, &f) : FAILED;
+        if (rc == FAILED)
             rc = store_failure(p, rec, offset, (int32_t)i, item, a->event_id_of(item), &f);
         else
             rc = tally_result(p, rc);
@@ -200,13 +204,14 @@ static int replay_one(struct tly_pipeline *p, uint32_t tenant, int64_t id)
     struct tly_error err;
     cJSON *item = tly_json_parse(it.raw, it.raw_len, &err);
     struct tly_event ev;
-    if (item == NULL)
-        rc = tly_fail(&f, TLY_FAIL_INVALID_JSON, "", "%s", err.msg);
-    else
-        rc = a->map(item, &rec, &ev, &f);
-    if (rc == 0)
-        rc = apply_event(p, &ev, it.offset, it.item, &f);
-    if (rc == -1) {
+    if (item == NULL) {
+        tly_fail(&f, TLY_FAIL_INVALID_JSON, "", "%s", err.msg);
+        rc = FAILED;
+    } else {
+        rc =
+            a->map(item, &rec, &ev, &f) == 0 ? apply_event(p, &ev, it.offset, it.item, &f) : FAILED;
+    }
+    if (rc == FAILED) {
         count_failure(p, f.reason);
         rc = tly_state_failed_again(p->state, id, &f, now);
     } else if (rc >= 0) {

@@ -5,8 +5,9 @@
  *     were last written longer ago than the retention are deleted (never
  *     the last segment, never anything not yet processed);
  *   - processed-event rows older than their tenant's dedupe window are
- *     deleted in one pass from the oldest row, a few thousand rows scanned
- *     per transaction so batches are not held up.
+ *     deleted in a pass from the oldest row: a few thousand rows scanned
+ *     per transaction, one transaction between two batches, so batches
+ *     are not held up.
  */
 #include "core/timeparse.h"
 #include "pipeline/pipeline_int.h"
@@ -45,51 +46,61 @@ static void delete_old_segments(struct tly_pipeline *p, int64_t now)
     free(bases);
 }
 
-struct cutoffs {
-    struct tly_pipeline *p;
-    int64_t now;
-};
-
 /* A tenant's rows received before this are past its dedupe window. */
 static int64_t dedupe_cutoff(void *arg, uint32_t tenant)
 {
-    struct cutoffs *c = arg;
-    const struct tly_tenant_settings *s = tly_pipeline_settings(c->p, tenant);
-    return s != NULL ? c->now - s->dedupe_window_ms : INT64_MIN; /* keep when unsure */
+    struct tly_pipeline *p = arg;
+    const struct tly_tenant_settings *s = tly_pipeline_settings(p, tenant);
+    return s != NULL ? p->prune_now - s->dedupe_window_ms : INT64_MIN; /* keep when unsure */
 }
 
-static void prune_dedupe(struct tly_pipeline *p, int64_t now)
+/* Starts a pass of pruning unless one is under way. */
+static void start_prune(struct tly_pipeline *p, int64_t now)
 {
     uint32_t *ids;
     size_t n;
-    if (tly_state_tenant_ids(p->state, &ids, &n) != 0)
+    if (p->pruning || tly_state_tenant_ids(p->state, &ids, &n) != 0)
         return;
-    struct cutoffs c = {.p = p, .now = now};
-    struct tly_prune pr = {.cutoff = dedupe_cutoff, .arg = &c, .stop_at = INT64_MIN};
+    p->prune_now = now;
+    int64_t stop_at = INT64_MIN;
     for (size_t i = 0; i < n; i++) {
-        int64_t cut = dedupe_cutoff(&c, ids[i]);
-        if (cut > pr.stop_at)
-            pr.stop_at = cut;
+        int64_t cut = dedupe_cutoff(p, ids[i]);
+        if (cut > stop_at)
+            stop_at = cut;
     }
     free(ids);
-    uint64_t total = 0;
-    while (!pr.done) {
-        int deleted = 0;
-        if (tly_state_begin(p->state) != 0)
-            break;
-        if (tly_state_prune_events(p->state, &pr, PRUNE_CHUNK, &deleted) != 0 ||
-            tly_state_commit(p->state) != 0) {
-            tly_state_rollback(p->state);
-            break;
-        }
-        total += (uint64_t)deleted;
+    tly_prune_init(&p->prune, dedupe_cutoff, p, stop_at);
+    p->pruning = 1;
+    p->pruned = 0;
+}
+
+static void end_prune(struct tly_pipeline *p)
+{
+    if (p->pruned > 0)
+        tly_log_info(p->lg, "pruned events past the dedupe window", "rows=%" PRIu64, p->pruned);
+    tly_prune_free(&p->prune);
+    p->pruning = 0;
+}
+
+void tly_pipeline_prune_step(struct tly_pipeline *p)
+{
+    if (!p->pruning)
+        return;
+    int deleted = 0;
+    if (tly_state_begin(p->state) != 0 ||
+        tly_state_prune_events(p->state, &p->prune, PRUNE_CHUNK, &deleted) != 0 ||
+        tly_state_commit(p->state) != 0) {
+        tly_state_rollback(p->state);
+        end_prune(p); /* the next retention starts again */
+        return;
     }
-    if (total > 0)
-        tly_log_info(p->lg, "pruned events past the dedupe window", "rows=%" PRIu64, total);
+    p->pruned += (uint64_t)deleted;
+    if (p->prune.done)
+        end_prune(p);
 }
 
 void tly_pipeline_retention(struct tly_pipeline *p, int64_t now)
 {
     delete_old_segments(p, now);
-    prune_dedupe(p, now);
+    start_prune(p, now);
 }

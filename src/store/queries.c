@@ -59,8 +59,12 @@ int tly_query_event(sqlite3 *db, struct tly_event_index *idx, uint32_t tenant, c
                     struct tly_event_status *out)
 {
     sqlite3_stmt *s;
-    int64_t prev;
-    if (idx == NULL || !tly_event_index_ready(idx)) {
+    int64_t prev, rows[16];
+    size_t n =
+        idx != NULL
+            ? tly_event_index_find(idx, tly_event_index_id_hash(idx, tenant, event_id), rows, 16)
+            : TLY_EVENT_INDEX_NOT_READY;
+    if (n == TLY_EVENT_INDEX_NOT_READY) {
         /* No index in this process, or not loaded yet: a scan. */
         if (prepare_keyed(db,
                           "SELECT " EVENT_COLUMNS " FROM events WHERE tenant_id = ? AND "
@@ -73,8 +77,6 @@ int tly_query_event(sqlite3 *db, struct tly_event_index *idx, uint32_t tenant, c
         sqlite3_finalize(s);
         return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? TLY_ENOENT : TLY_EIO;
     }
-    int64_t rows[16];
-    size_t n = tly_event_index_find(idx, tly_event_index_id_hash(tenant, event_id), rows, 16);
     if (n == 0)
         return TLY_ENOENT;
     if (sqlite3_prepare_v2(db, "SELECT " EVENT_COLUMNS " FROM events WHERE id = ?", -1, &s, NULL) !=
@@ -184,7 +186,13 @@ int tly_query_user_events(sqlite3 *db, struct tly_event_index *idx, uint32_t ten
 {
     sqlite3_stmt *s;
     int rc = 0;
-    if (idx == NULL || !tly_event_index_ready(idx)) {
+    /* The index holds committed rows only; reading after it, in one read
+     * transaction, sees them all and a consistent chain. */
+    int64_t row =
+        idx != NULL
+            ? tly_event_index_user_last(idx, tly_event_index_user_hash(idx, tenant, user_id))
+            : -1;
+    if (row < 0) {
         /* No index in this process, or not loaded yet: a scan. */
         if (prepare_keyed(db,
                           "SELECT " EVENT_COLUMNS " FROM events WHERE tenant_id = ? AND "
@@ -200,12 +208,12 @@ int tly_query_user_events(sqlite3 *db, struct tly_event_index *idx, uint32_t ten
         sqlite3_finalize(s);
         return rc < 0 ? rc : 0;
     }
-    int64_t row = tly_event_index_user_last(idx, tly_event_index_user_hash(tenant, user_id));
     if (row == 0)
         return 0;
     if (sqlite3_prepare_v2(db, "SELECT " EVENT_COLUMNS " FROM events WHERE id = ?", -1, &s, NULL) !=
         SQLITE_OK)
         return TLY_EIO;
+    int in_txn = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
     /* Follow prev_user from the newest row; the chain ends at a pruned row. */
     int listed = 0;
     for (long steps = (long)limit * USER_CHAIN_SLACK;
@@ -222,6 +230,8 @@ int tly_query_user_events(sqlite3 *db, struct tly_event_index *idx, uint32_t ten
         row = sqlite3_column_int64(s, 10);
     }
     sqlite3_finalize(s);
+    if (in_txn)
+        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     return rc < 0 ? rc : 0;
 }
 

@@ -9,21 +9,21 @@
  * own connection, off the hot path.
  *
  * Events are appended in arrival order and found through the in-memory
- * index of eventindex.h, which this file keeps in step with the table.
- * One process at a time may write the pipeline's state: state.db.lock
- * (flock) is held while the store is open.
+ * index of eventindex.h. The index describes committed rows only: changes
+ * made in a transaction are staged here (and consulted by this writer),
+ * applied to the index after COMMIT and dropped on ROLLBACK.
+ *
+ * One process at a time may write the pipeline's state; the commands that
+ * open the store hold the data directory's lock (core/fsutil.h).
  */
 #include "store/state.h"
+#include "core/u64map.h"
 #include "store/db.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <time.h>
-#include <unistd.h>
 
 #define FIND_MAX 16 /* rows looked at for one event id (see record_event) */
 
@@ -86,25 +86,53 @@ struct tly_state {
     sqlite3_stmt *st[S_COUNT];
     long data_version;
     struct tly_event_index *index;
-    int lock_fd;
+    /* The open transaction's index changes: in order (applied at commit),
+     * and as maps this writer consults before the index. */
+    struct tly_event_index_change *staged;
+    size_t nstaged, cstaged;
+    struct tly_u64map staged_ids;   /* id hash → row added in the transaction */
+    struct tly_u64map staged_users; /* user hash → newest row added in it */
 };
 
-/* Takes state.db.lock, so that two processes never run the pipeline on
- * one data directory (each would dedupe against its own index). */
-static int take_lock(struct tly_state *st, const char *path, struct tly_error *err)
+static void unstage(struct tly_state *st)
 {
-    char lock[4096];
-    if ((size_t)snprintf(lock, sizeof lock, "%s.lock", path) >= sizeof lock)
-        return tly_error_set(err, TLY_EINVAL, "", "%s: path too long", path);
-    st->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (st->lock_fd < 0)
-        return tly_error_set(err, TLY_EIO, "", "%s: %s", lock, strerror(errno));
-    if (flock(st->lock_fd, LOCK_EX | LOCK_NB) != 0)
-        return tly_error_set(err, errno == EWOULDBLOCK ? TLY_EBUSY : TLY_EIO, "",
-                             "%s: another tallyd process is running the pipeline on this "
-                             "data directory",
-                             path);
-    return 0;
+    st->nstaged = 0;
+    if (st->staged_ids.count > 0)
+        tly_u64map_empty(&st->staged_ids);
+    if (st->staged_users.count > 0)
+        tly_u64map_empty(&st->staged_users);
+}
+
+/* The staged changes are committed: readers may see them now. On ENOMEM
+ * the index is left not ready; the pipeline loads it again. */
+static void publish(struct tly_state *st)
+{
+    tly_event_index_apply(st->index, st->staged, st->nstaged);
+    unstage(st);
+}
+
+/* Stages one change; outside a transaction (autocommit) the change is
+ * already committed and published at once. */
+static int stage(struct tly_state *st, int op, uint64_t id_hash, uint64_t user_hash, int64_t row)
+{
+    if (st->nstaged == st->cstaged) {
+        size_t cap = st->cstaged ? st->cstaged * 2 : 1024;
+        struct tly_event_index_change *c = realloc(st->staged, cap * sizeof *c);
+        if (c == NULL)
+            return TLY_ENOMEM;
+        st->staged = c;
+        st->cstaged = cap;
+    }
+    st->staged[st->nstaged++] = (struct tly_event_index_change){op, id_hash, user_hash, row};
+    int rc = 0;
+    if (op == TLY_EVENT_INDEX_ADD && (tly_u64map_add(&st->staged_ids, id_hash, row) != 0 ||
+                                      tly_u64map_set(&st->staged_users, user_hash, row) != 0))
+        rc = TLY_ENOMEM;
+    if (op == TLY_EVENT_INDEX_DROP_ID)
+        tly_u64map_remove(&st->staged_ids, id_hash, row);
+    if (sqlite3_get_autocommit(st->h))
+        publish(st);
+    return rc;
 }
 
 int tly_state_open(struct tly_state **out, const char *path, struct tly_error *err)
@@ -112,10 +140,9 @@ int tly_state_open(struct tly_state **out, const char *path, struct tly_error *e
     struct tly_state *st = calloc(1, sizeof *st);
     if (st == NULL)
         return TLY_ENOMEM;
-    st->lock_fd = -1;
-    int rc = take_lock(st, path, err);
-    if (rc == 0)
-        rc = tly_db_open(&st->db, path, err);
+    tly_u64map_init(&st->staged_ids);
+    tly_u64map_init(&st->staged_users);
+    int rc = tly_db_open(&st->db, path, err);
     if (rc != 0) {
         tly_state_close(st);
         return rc;
@@ -158,8 +185,9 @@ void tly_state_close(struct tly_state *st)
         sqlite3_finalize(st->st[i]);
     tly_db_close(st->db);
     tly_event_index_free(st->index);
-    if (st->lock_fd >= 0)
-        close(st->lock_fd); /* releases the lock */
+    free(st->staged);
+    tly_u64map_free(&st->staged_ids);
+    tly_u64map_free(&st->staged_users);
     free(st);
 }
 
@@ -209,16 +237,17 @@ int tly_state_begin(struct tly_state *st)
 
 int tly_state_commit(struct tly_state *st)
 {
-    return run(st, S_COMMIT);
+    int rc = run(st, S_COMMIT);
+    if (rc == 0)
+        publish(st);
+    return rc;
 }
 
 void tly_state_rollback(struct tly_state *st)
 {
     if (!sqlite3_get_autocommit(st->h))
         run(st, S_ROLLBACK);
-    /* The index may name rows of the rolled-back transaction, whose ids
-     * the next inserts will take again. */
-    tly_event_index_load(st->index, st->h);
+    unstage(st); /* the index never saw them */
 }
 
 int tly_state_get_position(struct tly_state *st, const char *consumer, uint64_t *pos)
@@ -240,15 +269,11 @@ int tly_state_set_position(struct tly_state *st, const char *consumer, uint64_t 
     return run(st, S_SET_POS);
 }
 
-/* The newest row of (tenant, event_id) and its receive time: 1 found,
- * 0 not, or TLY_EIO. Rows of other ids under the same hash are skipped. */
-static int find_event(struct tly_state *st, uint32_t tenant, const char *event_id, uint64_t h,
-                      int64_t *row, int64_t *received_at)
+/* Checks the candidate rows (newest first) for (tenant, event_id): 1 with
+ * *row and *received_at for the first that is it, 0 none, or TLY_EIO. */
+static int confirm(struct tly_state *st, const int64_t *rows, size_t n, uint32_t tenant,
+                   const char *event_id, int64_t *row, int64_t *received_at)
 {
-    int64_t rows[FIND_MAX];
-    size_t n = tly_event_index_find(st->index, h, rows, FIND_MAX);
-    if (n > FIND_MAX)
-        n = FIND_MAX; /* FIND_MAX resends past the window or colliding ids */
     sqlite3_stmt *s = st->st[S_EV_GET];
     for (size_t i = 0; i < n; i++) {
         sqlite3_bind_int64(s, 1, rows[i]);
@@ -268,28 +293,48 @@ static int find_event(struct tly_state *st, uint32_t tenant, const char *event_i
     return 0;
 }
 
+/* The newest row of (tenant, event_id), staged in this transaction or
+ * committed: 1 found, 0 not, TLY_EIO, or TLY_EBUSY when the index is not
+ * ready. Rows of other ids under the same hash are skipped. */
+static int find_event(struct tly_state *st, uint32_t tenant, const char *event_id, uint64_t h,
+                      int64_t *row, int64_t *received_at)
+{
+    int64_t rows[FIND_MAX];
+    size_t n = tly_u64map_get(&st->staged_ids, h, rows, FIND_MAX); /* newer than committed */
+    int rc = confirm(st, rows, n < FIND_MAX ? n : FIND_MAX, tenant, event_id, row, received_at);
+    if (rc != 0)
+        return rc;
+    n = tly_event_index_find(st->index, h, rows, FIND_MAX);
+    if (n == TLY_EVENT_INDEX_NOT_READY)
+        return TLY_EBUSY;
+    return confirm(st, rows, n < FIND_MAX ? n : FIND_MAX, tenant, event_id, row, received_at);
+}
+
 int tly_state_record_event(struct tly_state *st, const struct tly_event_row *row, int64_t window_ms,
                            int *dup)
 {
     *dup = 0;
-    if (!tly_event_index_ready(st->index) && tly_state_load_index(st) != 0)
-        return TLY_EIO;
-    uint64_t h = tly_event_index_id_hash(row->tenant, row->event_id);
+    uint64_t h = tly_event_index_id_hash(st->index, row->tenant, row->event_id);
     int64_t found = 0, first = 0;
-    int rc = window_ms > 0 ? find_event(st, row->tenant, row->event_id, h, &found, &first) : 0;
+    int rc = find_event(st, row->tenant, row->event_id, h, &found, &first);
     if (rc < 0)
-        return rc;
-    if (rc == 1 && row->received_at - first < window_ms) {
+        return rc == TLY_EBUSY ? TLY_EIO : rc; /* index not loaded: retry the batch */
+    if (rc == 1 && window_ms > 0 && row->received_at - first < window_ms) {
         sqlite3_stmt *s = st->st[S_EV_DUP];
         sqlite3_bind_int64(s, 1, found);
         sqlite3_bind_int64(s, 2, row->received_at);
         *dup = 1;
         return run(st, S_EV_DUP);
     }
-    /* New, or seen before the window: a row of its own (the old one goes
-     * with pruning; lookups take the newest). */
-    uint64_t uh = tly_event_index_user_hash(row->tenant, row->user_id);
-    int64_t prev = tly_event_index_user_last(st->index, uh);
+    /* New, or seen before the window: a row of its own, which the index
+     * takes for the id (the old row stays in the user's chain until it is
+     * pruned). */
+    uint64_t uh = tly_event_index_user_hash(st->index, row->tenant, row->user_id);
+    int64_t prev = 0;
+    if (tly_u64map_get(&st->staged_users, uh, &prev, 1) == 0)
+        prev = tly_event_index_user_last(st->index, uh);
+    if (prev < 0)
+        return TLY_EIO;
     sqlite3_stmt *s = st->st[S_EV_INSERT];
     sqlite3_bind_int64(s, 1, row->tenant);
     sqlite3_bind_text(s, 2, row->event_id, -1, SQLITE_STATIC);
@@ -303,10 +348,13 @@ int tly_state_record_event(struct tly_state *st, const struct tly_event_row *row
         sqlite3_bind_int64(s, 9, prev);
     if (run(st, S_EV_INSERT) != 0)
         return TLY_EIO;
-    if (tly_event_index_add(st->index, h, uh, sqlite3_last_insert_rowid(st->h)) != 0)
+    if ((found > 0 && stage(st, TLY_EVENT_INDEX_DROP_ID, h, uh, found) != 0) ||
+        stage(st, TLY_EVENT_INDEX_ADD, h, uh, sqlite3_last_insert_rowid(st->h)) != 0)
         return TLY_ENOMEM;
     if (prev > 0)
-        return 0; /* the user has a row already */
+        return 0; /* the user has a row already (a 64-bit hash collision
+                     between two users of a tenant would skip this; see
+                     eventindex.h) */
     s = st->st[S_USER_TOUCH];
     sqlite3_bind_int64(s, 1, row->tenant);
     sqlite3_bind_text(s, 2, row->user_id, -1, SQLITE_STATIC);
@@ -421,6 +469,21 @@ int tly_state_failed_again(struct tly_state *st, int64_t id, const struct tly_fa
     return run(st, S_FAIL_AGAIN);
 }
 
+void tly_prune_init(struct tly_prune *pr, int64_t (*cutoff)(void *arg, uint32_t tenant), void *arg,
+                    int64_t stop_at)
+{
+    memset(pr, 0, sizeof *pr);
+    pr->cutoff = cutoff;
+    pr->arg = arg;
+    pr->stop_at = stop_at;
+    tly_u64map_init(&pr->kept);
+}
+
+void tly_prune_free(struct tly_prune *pr)
+{
+    tly_u64map_free(&pr->kept);
+}
+
 int tly_state_prune_events(struct tly_state *st, struct tly_prune *pr, int limit, int *deleted)
 {
     *deleted = 0;
@@ -445,27 +508,35 @@ int tly_state_prune_events(struct tly_state *st, struct tly_prune *pr, int limit
         }
         scanned++;
         pr->cursor = row;
-        if (received_at >= pr->cutoff(pr->arg, tenant))
+        uint64_t tkey = (uint64_t)tenant + 1; /* map keys are nonzero */
+        if (tly_u64map_get(&pr->kept, tkey, NULL, 0) > 0)
             continue;
+        if (received_at >= pr->cutoff(pr->arg, tenant)) {
+            if (tly_u64map_add(&pr->kept, tkey, 1) != 0) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            continue;
+        }
         const char *id = (const char *)sqlite3_column_text(scan, 2);
         const char *user = (const char *)sqlite3_column_text(scan, 3);
         gone[n].row = row;
-        gone[n].id_hash = tly_event_index_id_hash(tenant, id ? id : "");
-        gone[n].user_hash = tly_event_index_user_hash(tenant, user ? user : "");
+        gone[n].id_hash = tly_event_index_id_hash(st->index, tenant, id ? id : "");
+        gone[n].user_hash = tly_event_index_user_hash(st->index, tenant, user ? user : "");
         n++;
     }
     sqlite3_reset(scan);
     sqlite3_clear_bindings(scan);
-    rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : TLY_EIO;
+    rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : rc == SQLITE_NOMEM ? TLY_ENOMEM : TLY_EIO;
     if (rc == 0 && scanned < limit)
         pr->done = 1; /* the end of the table */
     for (int i = 0; rc == 0 && i < n; i++) {
         sqlite3_bind_int64(st->st[S_PRUNE_DELETE], 1, gone[i].row);
         rc = run(st, S_PRUNE_DELETE);
-        if (rc == 0) {
-            tly_event_index_remove(st->index, gone[i].id_hash, gone[i].user_hash, gone[i].row);
+        if (rc == 0)
+            rc = stage(st, TLY_EVENT_INDEX_REMOVE, gone[i].id_hash, gone[i].user_hash, gone[i].row);
+        if (rc == 0)
             (*deleted)++;
-        }
     }
     free(gone);
     return rc;

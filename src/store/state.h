@@ -15,6 +15,7 @@
 
 #include "core/err.h"
 #include "sources/adapter.h"
+#include "core/u64map.h"
 #include "store/eventindex.h"
 
 #include <sqlite3.h>
@@ -29,10 +30,10 @@ void tly_state_close(struct tly_state *st);
 /* The index of the store's events, for readers on other threads (API
  * queries). Owned by the store: valid until tly_state_close. */
 struct tly_event_index *tly_state_event_index(struct tly_state *st);
-/* Builds the index from the table: about a second per million events in
- * the dedupe window, so the pipeline's thread does it rather than
- * tly_state_open. Recording an event loads it first if needed; until it
- * is ready, readers scan the table instead. */
+/* Builds the index from the table (outside a transaction): about a
+ * second per million events in the dedupe window, so the pipeline's
+ * thread does it rather than tly_state_open. Recording an event fails
+ * with TLY_EIO while the index is not ready; readers scan the table. */
 int tly_state_load_index(struct tly_state *st);
 
 /* The connection, for the settings helpers (settings.h). Borrowed. */
@@ -124,7 +125,15 @@ struct tly_prune {
     int64_t stop_at;
     int64_t cursor; /* the last row scanned; 0 to start */
     int done;       /* set when the pass has ended */
+    /* Tenants with a row kept in this pass: their later rows stay too, so
+     * that a tenant's deleted rows are always its oldest in arrival order
+     * and every user's chain of rows stays whole. */
+    struct tly_u64map kept;
 };
+
+void tly_prune_init(struct tly_prune *pr, int64_t (*cutoff)(void *arg, uint32_t tenant), void *arg,
+                    int64_t stop_at);
+void tly_prune_free(struct tly_prune *pr);
 
 /* Scans up to `limit` rows of the pass and deletes those past their
  * tenant's cutoff; *deleted says how many. Call until pr->done. */

@@ -42,8 +42,8 @@ def test_processed_and_duplicate(data):
 
 def test_lookups_after_restart_and_one_pipeline_per_data_dir(data):
     """Processed events are found again after a restart (the event index is
-    rebuilt from state.db), dedupe holds across it, and a second process
-    cannot run the pipeline on the same data directory."""
+    rebuilt from state.db), dedupe holds across it, and no second process
+    (`pipeline run` or another daemon) works on the same data directory."""
     t = create_tenant(data)
     d = Daemon(data)
     evs = [event("rs-%d" % i, user="rs-u%d" % (i % 3)) for i in range(30)]
@@ -56,6 +56,9 @@ def test_lookups_after_restart_and_one_pipeline_per_data_dir(data):
     # The daemon's pipeline holds state.db.lock: `pipeline run` is refused.
     r = tallyd("pipeline", "run", "--data", data, check=False)
     assert r.returncode != 0 and "another tallyd process" in r.stderr, r.stderr
+    # So is a second daemon, before it reads (or repairs) anything.
+    r = tallyd("serve", "--listen", "127.0.0.1:0", data=data, check=False, timeout=20)
+    assert r.returncode == 1 and "another tallyd process" in r.stderr, r.stderr
     assert d.stop() == 0
 
     d = Daemon(data)

@@ -23,8 +23,6 @@
  *   tly_u64map_bytes == slots * 16, every key found with its value after
  *   growth, absent keys missed, then set and removal of all of them;
  * - clear: empty, memory given back, usable again;
- * - tly_u64map_hash: never 0, deterministic, only the first n bytes count,
- *   different for the same bytes under different tenants.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -882,67 +880,6 @@ static void test_clear(void **state)
     tly_u64map_free(&m);
 }
 
-static void test_hash_never_zero_and_stable(void **state)
-{
-    (void)state;
-    char buf[32];
-    for (uint32_t t = 0; t < 64; t++) {
-        for (int i = 0; i < 20000; i++) {
-            int n = snprintf(buf, sizeof buf, "user-%d", i);
-            uint64_t h = tly_u64map_hash(t, buf, (size_t)n);
-            if (h == 0)
-                fail_msg("hash(%u, %s) is 0", t, buf);
-            assert_true(h == tly_u64map_hash(t, buf, (size_t)n));
-        }
-    }
-    /* Empty string and extreme tenants too. */
-    assert_true(tly_u64map_hash(0, "", 0) != 0);
-    assert_true(tly_u64map_hash(UINT32_MAX, "", 0) != 0);
-    assert_true(tly_u64map_hash(UINT32_MAX, "\0\0\0", 3) != 0);
-    /* Only the first n bytes count. */
-    assert_true(tly_u64map_hash(1, "abcdef", 3) == tly_u64map_hash(1, "abc", 3));
-    assert_true(tly_u64map_hash(1, "abcdef", 4) != tly_u64map_hash(1, "abc", 3));
-    assert_true(tly_u64map_hash(1, "abc", 0) == tly_u64map_hash(1, "xyz", 0));
-    assert_true(tly_u64map_hash(1, "ab\0d", 4) != tly_u64map_hash(1, "ab\0e", 4));
-}
-
-static void test_hash_differs_by_tenant(void **state)
-{
-    (void)state;
-    static const char *const ids[] = {"", "u", "user-1", "alice@example.com", "\xc3\xa9t\xc3\xa9"};
-    for (size_t k = 0; k < sizeof ids / sizeof ids[0]; k++) {
-        size_t n = strlen(ids[k]);
-        /* Tenants that differ in each of the 4 bytes of the id. */
-        static const uint32_t tenants[] = {
-            1, 2, 3, 256, 65536, 16777216, 0x01000001, 0x80000000u, 0xffffffff, 0xfffffffe, 0};
-        enum { NT = sizeof tenants / sizeof tenants[0] };
-        for (size_t a = 0; a < NT; a++)
-            for (size_t b = a + 1; b < NT; b++)
-                if (tly_u64map_hash(tenants[a], ids[k], n) ==
-                    tly_u64map_hash(tenants[b], ids[k], n))
-                    fail_msg("hash('%s') equal under tenants %u and %u", ids[k], tenants[a],
-                             tenants[b]);
-    }
-
-    /* In a map: the same user of tenant 1 is known, of tenant 2 is not. */
-    struct tly_u64map m;
-    tly_u64map_init(&m);
-    assert_int_equal(tly_u64map_set(&m, tly_u64map_hash(1, "alice", 5), 17), 0);
-    expect_one(&m, tly_u64map_hash(1, "alice", 5), 17);
-    expect_none(&m, tly_u64map_hash(2, "alice", 5));
-    expect_none(&m, tly_u64map_hash(1, "bob", 3));
-    tly_u64map_free(&m);
-
-    /* Many users of two tenants: no collision between (1, x) and (2, x). */
-    int same = 0;
-    char buf[32];
-    for (int i = 0; i < 100000; i++) {
-        int n = snprintf(buf, sizeof buf, "%d", i);
-        same += tly_u64map_hash(1, buf, (size_t)n) == tly_u64map_hash(2, buf, (size_t)n);
-    }
-    assert_int_equal(same, 0);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -958,8 +895,6 @@ int main(void)
         cmocka_unit_test(test_model_random_ops),
         cmocka_unit_test(test_growth_million_keys),
         cmocka_unit_test(test_clear),
-        cmocka_unit_test(test_hash_never_zero_and_stable),
-        cmocka_unit_test(test_hash_differs_by_tenant),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

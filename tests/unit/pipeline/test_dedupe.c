@@ -245,6 +245,10 @@ static void test_window_zero_never_duplicate(void **state)
     assert_true(s.duplicates == 0);
     assert_true(s.received_at == T0 + 1000);
     assert_int_equal(count_rows(f, "SELECT count(*) FROM events"), 4); /* one per send */
+    /* The index keeps one entry per id, the newest row. */
+    struct tly_event_index_stats is;
+    tly_event_index_stats(tly_state_event_index(f->st), &is);
+    assert_int_equal(is.events, 1);
 }
 
 /* Dedupe off (window 0) must stay off when a send carries an earlier
@@ -319,6 +323,8 @@ static void test_dedupe_inside_transaction_and_rollback(void **state)
 
 /* ---- prune ---- */
 
+static const char *user_events(struct fx *f, uint32_t tenant, const char *user, int limit);
+
 /* Cutoffs per tenant for a pass: cut[t] (0 keeps everything). */
 static int64_t cutoff_of(void *arg, uint32_t tenant)
 {
@@ -330,10 +336,12 @@ static int64_t cutoff_of(void *arg, uint32_t tenant)
  * counts the calls. */
 static int prune_pass(struct fx *f, int64_t *cut, int limit, int *calls)
 {
-    struct tly_prune pr = {.cutoff = cutoff_of, .arg = cut, .stop_at = INT64_MIN};
+    int64_t stop_at = INT64_MIN;
     for (int t = 0; t < 8; t++)
-        if (cut[t] > pr.stop_at)
-            pr.stop_at = cut[t];
+        if (cut[t] > stop_at)
+            stop_at = cut[t];
+    struct tly_prune pr;
+    tly_prune_init(&pr, cutoff_of, cut, stop_at);
     int total = 0;
     *calls = 0;
     while (!pr.done) {
@@ -343,6 +351,7 @@ static int prune_pass(struct fx *f, int64_t *cut, int limit, int *calls)
         total += deleted;
         assert_true(++*calls < 1000);
     }
+    tly_prune_free(&pr);
     return total;
 }
 
@@ -389,16 +398,17 @@ static void test_prune_by_cutoff_tenant_and_limit(void **state)
     /* Both tenants at once, different cutoffs, a big limit. */
     cut[1] = T0 + 7000;
     cut[2] = T0 + 3600000;
-    /* Tenant 1 loses e5, e6 and the resent e0 (received at T0 + 6 s, the
-     * last row); tenant 2 all 10. */
-    assert_int_equal(prune_pass(f, cut, 1000, &calls), 13);
+    /* Tenant 1 loses e5 and e6; its resent e0 (received at T0 + 6 s but
+     * the last row) stays behind the kept e7, so that its deleted rows are
+     * always its oldest; tenant 2 loses all 10. */
+    assert_int_equal(prune_pass(f, cut, 1000, &calls), 12);
     assert_int_equal(count_rows(f, "SELECT count(*) FROM events WHERE tenant_id = 2"), 0);
-    assert_int_equal(count_rows(f, "SELECT count(*) FROM events WHERE tenant_id = 1"), 3);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM events WHERE tenant_id = 1"), 4);
     /* A tenant without rows: nothing. */
     assert_int_equal(prune_tenant(f, 5, T0 + 3600000), 0);
     /* An empty table ends the pass at once. */
     cut[1] = T0 + 3600000;
-    assert_int_equal(prune_pass(f, cut, 2, &calls), 3);
+    assert_int_equal(prune_pass(f, cut, 2, &calls), 4);
     assert_int_equal(prune_pass(f, cut, 2, &calls), 0);
     assert_int_equal(calls, 1);
 }
@@ -417,6 +427,27 @@ static void test_prune_pass_stops_at_first_young_row(void **state)
     assert_int_equal(count_rows(f, "SELECT count(*) FROM events"), 0);
 }
 
+/* Another tenant's later cutoff makes a pass go past a tenant's kept rows:
+ * the tenant's replayed row behind them stays, so its user's chain stays
+ * whole (the index lists what the table holds). */
+static void test_prune_keeps_rows_behind_a_kept_row(void **state)
+{
+    struct fx *f = *state;
+    record_for(f, 2, "v", "b-new", T0 + 10000, WINDOW);
+    record_for(f, 2, "v", "b-replayed", T0 + 1000, WINDOW);
+    record_for(f, 1, "w", "a-1", T0 + 15000, WINDOW);
+    int64_t cut[8] = {0};
+    cut[1] = T0 + 20000; /* a short window: the pass runs past everything */
+    cut[2] = T0 + 5000;
+    int calls;
+    assert_int_equal(prune_pass(f, cut, 1000, &calls), 1); /* a-1 */
+    assert_string_equal(user_events(f, 2, "v", 10), "b-replayed b-new");
+    /* Once b-new is old enough, both go. */
+    cut[2] = T0 + 20000;
+    assert_int_equal(prune_pass(f, cut, 1000, &calls), 2);
+    assert_string_equal(user_events(f, 2, "v", 10), "");
+}
+
 /* ---- a user's events ---- */
 
 struct listing {
@@ -432,23 +463,26 @@ static int on_user_event(const struct tly_user_event_view *v, void *arg)
     return 0;
 }
 
-/* The user's events as "id id id" (newest first), with the index; the
- * scan must give the same list. */
+/* The user's events as "id id id" (newest first), read as the API does:
+ * on a connection of its own, with the index; the scan must give the same
+ * list. */
 static const char *user_events(struct fx *f, uint32_t tenant, const char *user, int limit)
 {
     static char out[2][1024];
     struct listing l[2];
+    sqlite3 *reader;
+    assert_int_equal(sqlite3_open_v2(f->path, &reader, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     for (int k = 0; k < 2; k++) {
         memset(&l[k], 0, sizeof l[k]);
         struct tly_event_index *idx = k == 0 ? tly_state_event_index(f->st) : NULL;
-        assert_int_equal(tly_query_user_events(tly_state_sqlite(f->st), idx, tenant, user, limit,
-                                               on_user_event, &l[k]),
-                         0);
+        assert_int_equal(
+            tly_query_user_events(reader, idx, tenant, user, limit, on_user_event, &l[k]), 0);
         out[k][0] = '\0';
         for (int i = 0; i < l[k].n; i++)
             snprintf(out[k] + strlen(out[k]), sizeof out[k] - strlen(out[k]), "%s%s", i ? " " : "",
                      l[k].ids[i]);
     }
+    sqlite3_close(reader);
     assert_string_equal(out[0], out[1]);
     return out[0];
 }
@@ -485,10 +519,12 @@ static void test_user_events_newest_first(void **state)
     assert_string_equal(user_events(f, 1, "bob", 100), "b4 b3");
     assert_string_equal(user_events(f, 2, "alice", 100), "x2 x1 x0");
 
-    /* A rolled-back event is not listed, and the chain goes on after it. */
+    /* An event of an open transaction is not listed to readers (the index
+     * holds committed rows only); rolled back, it never is, and the chain
+     * goes on after it. */
     assert_int_equal(tly_state_begin(f->st), 0);
     record_for(f, 1, "alice", "gone", T0 + 30000, WINDOW);
-    assert_string_equal(user_events(f, 1, "alice", 2), "gone a9");
+    assert_string_equal(user_events(f, 1, "alice", 2), "a9 a8");
     tly_state_rollback(f->st);
     assert_string_equal(user_events(f, 1, "alice", 2), "a9 a8");
     record_for(f, 1, "alice", "a10", T0 + 31000, WINDOW);
@@ -611,6 +647,7 @@ int main(void)
         T(test_user_events_newest_first),
         T(test_prune_by_cutoff_tenant_and_limit),
         T(test_prune_pass_stops_at_first_young_row),
+        T(test_prune_keeps_rows_behind_a_kept_row),
         T(test_position_default_and_commit_persists),
         T(test_position_rollback_keeps_old),
         T(test_changed_elsewhere),
