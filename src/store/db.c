@@ -104,6 +104,18 @@ static const char *const migrations[] = {
     "  WHERE events_v3.id = w.id;"
     "DROP TABLE events;"
     "ALTER TABLE events_v3 RENAME TO events;",
+
+    /* 4: a counter that every change to api_keys moves, so that running
+     * daemons notice any change of keys (a count and the largest row id
+     * missed a deleted newest key replaced by another). */
+    "CREATE TABLE key_generation (n INTEGER NOT NULL);"
+    "INSERT INTO key_generation VALUES (1);"
+    "CREATE TRIGGER api_keys_insert AFTER INSERT ON api_keys"
+    "  BEGIN UPDATE key_generation SET n = n + 1; END;"
+    "CREATE TRIGGER api_keys_delete AFTER DELETE ON api_keys"
+    "  BEGIN UPDATE key_generation SET n = n + 1; END;"
+    "CREATE TRIGGER api_keys_update AFTER UPDATE ON api_keys"
+    "  BEGIN UPDATE key_generation SET n = n + 1; END;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -268,9 +268,8 @@ void tly_keystore_free(struct tly_keystore *ks)
 int64_t tly_keys_fingerprint(struct tly_db *db)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(tly_db_sqlite(db),
-                           "SELECT count(*) * 1000003 + coalesce(max(rowid), 0) FROM api_keys", -1,
-                           &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(tly_db_sqlite(db), "SELECT n FROM key_generation", -1, &st, NULL) !=
+        SQLITE_OK)
         return TLY_EIO;
     int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : TLY_EIO;
     sqlite3_finalize(st);

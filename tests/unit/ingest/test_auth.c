@@ -189,7 +189,23 @@ static void test_removed_key_stops_working_after_reload(void **state)
     assert_int_equal(tid, f->tenant);
     assert_int_equal(key(f, wk2, strlen(wk2), TLY_KEY_WRITE, &tid), 0);
     assert_int_equal(tid, t2.id);
+
+    /* The newest key deleted and another inserted: the same number of
+     * keys and the same largest row id, still noticed. */
+    snprintf(sql, sizeof sql, "DELETE FROM api_keys WHERE tenant_id = %u AND kind = 'admin'",
+             t2.id);
+    assert_int_equal(sqlite3_exec(tly_db_sqlite(f->db), sql, NULL, NULL, NULL), SQLITE_OK);
+    run_for(f, 1300); /* beta's write key is now the newest row */
     assert_int_equal(key(f, wk2, strlen(wk2), TLY_KEY_WRITE, &tid), 0);
+    assert_int_equal(
+        sqlite3_exec(tly_db_sqlite(f->db),
+                     "DELETE FROM api_keys WHERE rowid = (SELECT max(rowid) FROM api_keys);"
+                     "INSERT INTO api_keys (key_hash, tenant_id, kind, hint, created_at) "
+                     "VALUES (randomblob(32), 1, 'write', 'x', 0);",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    run_for(f, 1300);
+    assert_int_equal(key(f, wk2, strlen(wk2), TLY_KEY_WRITE, &tid), TLY_ENOENT);
 
     /* Keys never reach the log, though reloads are logged. */
     fflush(f->logf);
