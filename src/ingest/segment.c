@@ -11,12 +11,14 @@
 #include "ingest/segment.h"
 #include "ingest/ingest.h"
 #include "log/record.h"
+#include "core/json_scan.h"
 #include "sources/segment.h"
 
 #include <llhttp.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char ok[] = "{\"success\":true}";
@@ -97,29 +99,64 @@ static void handle_webhook(struct tly_http_req *req, void *arg)
                       len, ok, sizeof ok - 1);
 }
 
+/* The tracking API's credentials: Basic auth, or without an Authorization
+ * header the body's "writeKey" (what analytics-node 2.x sends). 0, or -1
+ * with the 401 sent. */
+static int authenticate_tracking(struct tly_ingest *ing, struct tly_http_req *req,
+                                 const struct tly_segment_body *b, uint32_t *tenant)
+{
+    struct tly_auth *a = tly_ingest_auth(ing);
+    const char *why;
+    size_t n;
+    int rc;
+    if (tly_http_header(req, "authorization", &n) == NULL && b->write_key != NULL) {
+        char key[TLY_KEY_TEXT_MAX];
+        size_t len = tly_json_string_decode(b->write_key, b->write_key_len, key, sizeof key);
+        rc = tly_auth_key(a, key, len < sizeof key ? len : 0, TLY_KEY_WRITE, tenant, &why);
+        OPENSSL_cleanse(key, sizeof key);
+    } else {
+        rc = tly_auth_basic_write(a, req, tenant, &why);
+    }
+    if (rc != 0) {
+        tly_http_add_header(req, "WWW-Authenticate", "Basic realm=\"tally\"");
+        tly_auth_reject(req, why);
+        return -1;
+    }
+    return 0;
+}
+
 /* The tracking API: `type` NULL for /v1/batch. */
 static void handle_tracking(struct tly_ingest *ing, struct tly_http_req *req, const char *type)
 {
-    uint32_t tenant;
-    const char *why;
-    if (tly_auth_basic_write(tly_ingest_auth(ing), req, &tenant, &why) != 0) {
-        tly_http_add_header(req, "WWW-Authenticate", "Basic realm=\"tally\"");
-        tly_auth_reject(req, why);
-        return;
-    }
     size_t len;
     const char *body = tly_http_body(req, &len);
     struct tly_segment_body b;
     struct tly_error err;
-    if (tly_segment_scan(body, len, type ? TLY_SEGMENT_CALL : TLY_SEGMENT_BATCH, &b, &err) != 0) {
+    int scanned =
+        tly_segment_scan(body, len, type ? TLY_SEGMENT_CALL : TLY_SEGMENT_BATCH, &b, &err);
+    uint32_t tenant;
+    if (authenticate_tracking(ing, req, &b, &tenant) != 0)
+        return;
+    if (scanned != 0) {
         bad_request(ing, req, &err);
         return;
     }
     tly_ingest_count(ing, b.items, 0);
     const char *meta = type ? tly_segment_meta(type) : NULL;
+    /* A write key in the body is masked before the body is stored. */
+    char *copy = NULL;
+    if (b.write_key != NULL && (copy = malloc(len + 1)) != NULL) {
+        memcpy(copy, body, len + 1);
+        memset(copy + (b.write_key - body), '*', b.write_key_len);
+    } else if (b.write_key != NULL) {
+        tly_http_add_header(req, "Retry-After", "1");
+        tly_http_respond_error(req, 503, "unavailable", NULL, "out of memory; retry shortly");
+        return;
+    }
     tly_ingest_append_meta(ing, req, tenant, TLY_SOURCE_TRACK,
                            type ? TLY_KIND_SINGLE : TLY_KIND_BATCH, TLY_RECORD_BODY_CHECKED, meta,
-                           meta ? strlen(meta) : 0, body, len, ok, sizeof ok - 1);
+                           meta ? strlen(meta) : 0, copy ? copy : body, len, ok, sizeof ok - 1);
+    free(copy);
 }
 
 static void handle_track(struct tly_http_req *req, void *arg)

@@ -19,6 +19,8 @@
 
 struct scan {
     struct tly_segment_body *out;
+    enum tly_segment_shape shape;
+    int key_seen;                  /* the first "writeKey" member was read */
     int batch_seen;                /* the first "batch" member was read */
     enum tly_json_kind batch_kind; /* its kind */
     size_t big_index, big_len;     /* the first event over the limit */
@@ -49,11 +51,30 @@ static int on_event(struct tly_json_scan *c, void *arg, const char *key, size_t 
     return 0;
 }
 
-/* A member of a batch body's root object: the first "batch" is walked. */
+/* The first "writeKey" member of the root object, when a string. */
+static int on_write_key(struct tly_json_scan *c, struct scan *s)
+{
+    s->key_seen = 1;
+    int is_string = tly_json_scan_peek(c) == TLY_JSON_STRING;
+    size_t start = c->i;
+    if (tly_json_scan_value(c) != 0)
+        return -1;
+    if (is_string) {
+        s->out->write_key = c->s + start + 1;
+        s->out->write_key_len = c->i - start - 2;
+    }
+    return 0;
+}
+
+/* A member of the root object: the first "writeKey" is noted and, in a
+ * batch body, the first "batch" is walked. */
 static int on_root_member(struct tly_json_scan *c, void *arg, const char *key, size_t key_len)
 {
     struct scan *s = arg;
-    if (s->batch_seen || !tly_json_string_is(key, key_len, "batch", 5))
+    if (!s->key_seen && tly_json_string_is(key, key_len, "writeKey", 8))
+        return on_write_key(c, s);
+    if (s->shape != TLY_SEGMENT_BATCH || s->batch_seen ||
+        !tly_json_string_is(key, key_len, "batch", 5))
         return tly_json_scan_value(c);
     s->batch_seen = 1;
     s->batch_kind = tly_json_scan_peek(c);
@@ -111,7 +132,7 @@ int tly_segment_scan(const char *body, size_t len, enum tly_segment_shape shape,
                      struct tly_segment_body *out, struct tly_error *err)
 {
     memset(out, 0, sizeof *out);
-    struct scan s = {.out = out};
+    struct scan s = {.out = out, .shape = shape};
     struct tly_json_scan c;
     tly_json_scan_init(&c, body, len);
     enum tly_json_kind root = tly_json_scan_peek(&c);
@@ -123,7 +144,8 @@ int tly_segment_scan(const char *body, size_t len, enum tly_segment_shape shape,
         rc = tly_json_scan_container(&c, on_root_member, &s);
     } else {
         size_t start = c.i;
-        rc = tly_json_scan_value(&c);
+        rc = root == TLY_JSON_OBJECT ? tly_json_scan_container(&c, on_root_member, &s)
+                                     : tly_json_scan_value(&c);
         if (rc == 0 && root == TLY_JSON_OBJECT) {
             out->items = 1;
             out->first = body + start;

@@ -46,6 +46,11 @@ struct tly_segment_body {
     size_t items;      /* events in the body */
     const char *first; /* the raw bytes of the first event: what Segment signs */
     size_t first_len;
+    /* The root object's first "writeKey" member when it is a string: its
+     * raw text between the quotes (escapes not decoded), else NULL. Segment
+     * clients may send the write key there instead of Basic auth. */
+    const char *write_key;
+    size_t write_key_len;
 };
 
 /* The cheap check ingest runs: strict JSON (as tly_json_check), the shape,
