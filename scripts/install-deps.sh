@@ -3,14 +3,24 @@
 # As root it runs apt-get; otherwise it prints the command to run.
 # Packages already present are not reinstalled, and the package index is
 # refreshed only when something is missing.
+#
+# Then the npm packages of tests/js (Segment's Node client, for the
+# client integration test) are installed with `npm ci` from its lock file,
+# when node_modules is missing or older than the lock file.
 set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
 
 packages=(
   build-essential cmake pkg-config clang clang-format libclang-rt-14-dev git
   libuv1-dev node-llhttp libcjson-dev libsqlite3-dev libssl-dev
   libcurl4-openssl-dev libcmocka-dev
-  python3 sqlite3 wrk curl
+  python3 sqlite3 wrk curl nodejs
 )
+# npm comes with nodejs in some distributions of it (NodeSource); Debian
+# packages it separately.
+if ! command -v npm >/dev/null 2>&1; then
+  packages+=(npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -19,7 +29,17 @@ for p in "${packages[@]}"; do
   fi
 done
 
+npm_install() {
+  local js="$here/tests/js"
+  if [ ! -d "$js/node_modules" ] || [ "$js/package-lock.json" -nt "$js/node_modules" ]; then
+    echo "installing npm packages of tests/js (npm ci)"
+    (cd "$js" && npm ci --no-audit --no-fund --loglevel=error)
+    touch "$js/node_modules"
+  fi
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
+  npm_install
   exit 0
 fi
 
@@ -32,3 +52,4 @@ fi
 echo "installing: ${missing[*]}"
 apt-get update -qq
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+npm_install

@@ -11,10 +11,17 @@
  * cache: when the reload timer notices the change. Failures are never
  * cached; they take the full lookup. The cache holds key text in memory as
  * the request buffers do; it is never logged.
+ *
+ * The Segment signing secrets (store/sources.h) are held here too, read
+ * again whenever state.db changed (a few rows): a secret set or removed
+ * through the API applies within a second. They are wiped from memory when
+ * replaced and never logged.
  */
 #include "ingest/auth.h"
+#include "store/sources.h"
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -30,8 +37,17 @@ struct cached_key {
     uint32_t tenant;
 };
 
+/* A tenant's Segment signing secret. */
+struct secret {
+    uint32_t tenant;
+    size_t len;
+    char text[TLY_SOURCE_SECRET_MAX];
+};
+
 struct tly_auth {
     struct tly_db *db;
+    struct secret *secrets; /* owned; sorted by nothing, few */
+    size_t nsecrets;
     struct tly_keystore *keys;
     int64_t fingerprint; /* of the key table when it was loaded */
     long seen_version;   /* state.db's data_version at the last look */
@@ -68,6 +84,68 @@ static void reload(struct tly_auth *a)
     tly_log_info(a->lg, "API keys loaded", "keys=%zu", tly_keystore_size(ks));
 }
 
+static void free_secrets(struct secret *s, size_t n)
+{
+    if (s != NULL)
+        OPENSSL_cleanse(s, n * sizeof *s);
+    free(s);
+}
+
+struct secret_list {
+    struct secret *s;
+    size_t n, cap;
+};
+
+static int add_secret(void *arg, uint32_t tenant, const char *text, size_t len)
+{
+    struct secret_list *l = arg;
+    if (len == 0 || len > TLY_SOURCE_SECRET_MAX)
+        return 0; /* the API never stores one; ignore rather than fail */
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        struct secret *p = calloc(cap, sizeof *p);
+        if (p == NULL)
+            return TLY_ENOMEM;
+        if (l->n > 0)
+            memcpy(p, l->s, l->n * sizeof *p);
+        free_secrets(l->s, l->cap);
+        l->s = p;
+        l->cap = cap;
+    }
+    l->s[l->n].tenant = tenant;
+    l->s[l->n].len = len;
+    memcpy(l->s[l->n].text, text, len);
+    l->n++;
+    return 0;
+}
+
+/* Reads the Segment secrets again; keeps the old set on failure. */
+static void reload_secrets(struct tly_auth *a)
+{
+    struct secret_list l = {NULL, 0, 0};
+    if (tly_source_secrets_each(tly_db_sqlite(a->db), "segment", add_secret, &l) != 0) {
+        free_secrets(l.s, l.cap);
+        tly_log_error(a->lg, "cannot read source secrets; keeping the previous set", "%s", "");
+        return;
+    }
+    free_secrets(a->secrets, a->nsecrets);
+    a->secrets = l.s;
+    a->nsecrets = l.n;
+}
+
+int tly_auth_segment_secret(const struct tly_auth *a, uint32_t tenant, const char **secret,
+                            size_t *len)
+{
+    for (size_t i = 0; i < a->nsecrets; i++) {
+        if (a->secrets[i].tenant == tenant) {
+            *secret = a->secrets[i].text;
+            *len = a->secrets[i].len;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static void on_timer(uv_timer_t *t)
 {
     struct tly_auth *a = t->data;
@@ -76,6 +154,7 @@ static void on_timer(uv_timer_t *t)
     if (tly_db_data_version(a->db) == a->seen_version)
         return;
     a->seen_version = tly_db_data_version(a->db);
+    reload_secrets(a);
     int64_t v = tly_keys_fingerprint(a->db);
     if (v >= 0 && v != a->fingerprint) {
         a->fingerprint = v;
@@ -105,6 +184,7 @@ int tly_auth_open(struct tly_auth **out, uv_loop_t *loop, const char *db_path,
         free(a);
         return rc;
     }
+    reload_secrets(a);
     uv_timer_init(loop, &a->timer);
     a->timer.data = a;
     uv_timer_start(&a->timer, on_timer, RELOAD_CHECK_MS, RELOAD_CHECK_MS);
@@ -149,6 +229,43 @@ int tly_auth_write(struct tly_auth *a, const struct tly_http_req *req, uint32_t 
     return tly_auth_key(a, key, n, TLY_KEY_WRITE, tenant, why);
 }
 
+int tly_auth_basic_write(struct tly_auth *a, const struct tly_http_req *req, uint32_t *tenant,
+                         const char **why)
+{
+    size_t n;
+    const char *v = tly_http_header(req, "authorization", &n);
+    if (v == NULL || n < 6 || strncasecmp(v, "Basic ", 6) != 0) {
+        a->failures++;
+        *why = "missing Authorization: Basic <base64 of write key + ':'>";
+        return TLY_ENOENT;
+    }
+    v += 6;
+    n -= 6;
+    while (n > 0 && *v == ' ') {
+        v++;
+        n--;
+    }
+    while (n > 0 && v[n - 1] == ' ')
+        n--;
+    /* Key text, ':' and a password (ignored): a generous bound. */
+    unsigned char plain[3 * 512 / 4 + 1];
+    if (n == 0 || n > 512 || n % 4 != 0)
+        goto bad;
+    int len = EVP_DecodeBlock(plain, (const unsigned char *)v, (int)n);
+    if (len < 0)
+        goto bad;
+    len -= (v[n - 1] == '=') + (v[n - 2] == '=');
+    const unsigned char *colon = memchr(plain, ':', (size_t)len);
+    size_t user_len = colon ? (size_t)(colon - plain) : (size_t)len;
+    int rc = tly_auth_key(a, (const char *)plain, user_len, TLY_KEY_WRITE, tenant, why);
+    OPENSSL_cleanse(plain, sizeof plain);
+    return rc;
+bad:
+    a->failures++;
+    *why = "malformed Basic credentials: expected base64 of <write key>:";
+    return TLY_ENOENT;
+}
+
 int tly_auth_admin(struct tly_auth *a, const struct tly_http_req *req, uint32_t *tenant,
                    const char **why)
 {
@@ -182,6 +299,7 @@ static void on_closed(uv_handle_t *h)
 {
     struct tly_auth *a = h->data;
     cache_clear(a);
+    free_secrets(a->secrets, a->nsecrets);
     tly_keystore_free(a->keys);
     tly_db_close(a->db);
     free(a);

@@ -34,6 +34,17 @@ int tly_auth_key(struct tly_auth *a, const char *key, size_t len, enum tly_key_k
 int tly_auth_write(struct tly_auth *a, const struct tly_http_req *req, uint32_t *tenant,
                    const char **why);
 
+/* The tenant of the write key sent as the user name of HTTP Basic auth
+ * (`Authorization: Basic base64(<write key>:<anything>)`, the Segment
+ * tracking API's way); the password is ignored. */
+int tly_auth_basic_write(struct tly_auth *a, const struct tly_http_req *req, uint32_t *tenant,
+                         const char **why);
+
+/* 1 with the tenant's Segment signing secret (borrowed until the next
+ * reload, i.e. for the current callback), or 0 when it has none. */
+int tly_auth_segment_secret(const struct tly_auth *a, uint32_t tenant, const char **secret,
+                            size_t *len);
+
 /* The tenant of the admin key in `Authorization: Bearer <key>`. */
 int tly_auth_admin(struct tly_auth *a, const struct tly_http_req *req, uint32_t *tenant,
                    const char **why);

@@ -103,7 +103,16 @@ void tly_ingest_append(struct tly_ingest *ing, struct tly_http_req *req, uint32_
                        uint8_t source, uint8_t kind, uint8_t flags, const char *body,
                        size_t body_len, const char *answer, size_t answer_len)
 {
-    size_t rec_len = tly_record_size(0, body_len);
+    tly_ingest_append_meta(ing, req, tenant, source, kind, flags, NULL, 0, body, body_len, answer,
+                           answer_len);
+}
+
+void tly_ingest_append_meta(struct tly_ingest *ing, struct tly_http_req *req, uint32_t tenant,
+                            uint8_t source, uint8_t kind, uint8_t flags, const char *meta,
+                            size_t meta_len, const char *body, size_t body_len, const char *answer,
+                            size_t answer_len)
+{
+    size_t rec_len = tly_record_size(meta_len, body_len);
     struct pending *p = pending_get(ing, sizeof *p + rec_len + answer_len);
     if (p == NULL) {
         answer_unavailable(ing, req, TLY_EBUSY);
@@ -115,8 +124,8 @@ void tly_ingest_append(struct tly_ingest *ing, struct tly_http_req *req, uint32_
         .flags = flags,
         .tenant = tenant,
         .received_at = tly_http_received_at(req),
-        .meta = NULL,
-        .meta_len = 0,
+        .meta = meta,
+        .meta_len = meta_len,
         .body = body,
         .body_len = body_len,
     };
@@ -249,7 +258,20 @@ int tly_ingest_routes(struct tly_ingest *ing, struct tly_router *r)
     int rc = tly_router_add(r, HTTP_POST, "/server/v4", handle_single, ing);
     if (rc == 0)
         rc = tly_router_add(r, HTTP_POST, "/server/v4/batch", handle_batch, ing);
+    if (rc == 0)
+        rc = tly_ingest_segment_routes(ing, r);
     return rc;
+}
+
+struct tly_auth *tly_ingest_auth(struct tly_ingest *ing)
+{
+    return ing->auth;
+}
+
+void tly_ingest_count(struct tly_ingest *ing, uint64_t accepted, uint64_t rejected)
+{
+    ing->events_accepted += accepted;
+    ing->events_rejected += rejected;
 }
 
 int tly_ingest_metrics(const struct tly_ingest *ing, struct tly_buf *b)

@@ -27,6 +27,21 @@ int tly_ingest_metrics(const struct tly_ingest *ing, struct tly_buf *out);
 void tly_ingest_append(struct tly_ingest *ing, struct tly_http_req *req, uint32_t tenant,
                        uint8_t source, uint8_t kind, uint8_t flags, const char *body,
                        size_t body_len, const char *answer, size_t answer_len);
+/* The same with record metadata (`meta`, JSON object text, copied; see
+ * log/record.h). */
+void tly_ingest_append_meta(struct tly_ingest *ing, struct tly_http_req *req, uint32_t tenant,
+                            uint8_t source, uint8_t kind, uint8_t flags, const char *meta,
+                            size_t meta_len, const char *body, size_t body_len, const char *answer,
+                            size_t answer_len);
+
+/* For the endpoint files: the key checks (borrowed), and the counters of
+ * events that passed or failed the ingest checks. Loop thread. */
+struct tly_auth *tly_ingest_auth(struct tly_ingest *ing);
+void tly_ingest_count(struct tly_ingest *ing, uint64_t accepted, uint64_t rejected);
+
+/* segment.c: POST /segment/v4 and the tracking API /v1/track, … */
+int tly_ingest_segment_routes(struct tly_ingest *ing, struct tly_router *r);
+
 void tly_ingest_free(struct tly_ingest *ing);
 
 #endif

@@ -31,15 +31,23 @@ int tly_event_to_json(const struct tly_event *ev, struct tly_buf *b)
     char ts[25], rt[25];
     tly_time_format(ev->timestamp, ts);
     tly_time_format(ev->received_at, rt);
-    int rc = tly_buf_printf(b, "{\"kind\":\"%s\",\"source\":\"%s\"",
-                            ev->kind == TLY_EVENT_PROFILE ? "profile" : "track",
-                            tly_source_name(ev->source));
+    const char *kind = ev->kind == TLY_EVENT_PROFILE ? "profile"
+                       : ev->kind == TLY_EVENT_ALIAS ? "alias"
+                                                     : "track";
+    int rc =
+        tly_buf_printf(b, "{\"kind\":\"%s\",\"source\":\"%s\"", kind, tly_source_name(ev->source));
     rc |= json_field(b, "event_id", ev->event_id);
     rc |= json_field(b, "event_name", ev->event_name);
     rc |= json_field(b, "user_id", ev->user_id);
     rc |= tly_buf_printf(b, ",\"timestamp\":\"%s\",\"received_at\":\"%s\"", ts, rt);
     rc |= json_value(b, "properties", ev->properties);
     rc |= json_value(b, "context", ev->context);
+    if (ev->kind == TLY_EVENT_PROFILE)
+        rc |= json_value(b, "traits", ev->traits);
+    if (ev->group_id != NULL)
+        rc |= json_field(b, "group_id", ev->group_id);
+    if (ev->previous_id != NULL)
+        rc |= json_field(b, "previous_id", ev->previous_id);
     rc |= tly_buf_puts(b, "}");
     return rc ? TLY_ENOMEM : 0;
 }

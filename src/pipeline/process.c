@@ -13,6 +13,7 @@
 #include "core/json.h"
 #include "core/timeparse.h"
 #include "pipeline/pipeline_int.h"
+#include "pipeline/profile.h"
 #include "pipeline/validate.h"
 
 #include <stdlib.h>
@@ -86,7 +87,11 @@ static int apply_event(struct tly_pipeline *p, const struct tly_event *ev, uint6
     int rc = tly_state_record_event(p->state, &row, s->dedupe_window_ms, &dup);
     if (rc != 0)
         return rc;
-    return dup ? DUPLICATE : APPLIED;
+    if (dup)
+        return DUPLICATE;
+    /* Profile updates and identity links take effect once, like any event. */
+    rc = tly_profile_apply(p->state, ev);
+    return rc != 0 ? rc : APPLIED;
 }
 
 static int store_failure(struct tly_pipeline *p, const struct tly_record *rec, uint64_t offset,

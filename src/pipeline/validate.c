@@ -137,6 +137,11 @@ int tly_validate_event(const struct tly_event *ev, const struct tly_tenant_setti
         return -1;
     if (ev->context != NULL && check_object(ev->context, "context", f) != 0)
         return -1;
+    if (ev->traits != NULL && check_object(ev->traits, "traits", f) != 0)
+        return -1;
+    if ((ev->group_id != NULL && check_utf8(ev->group_id, "groupId", f) != 0) ||
+        (ev->previous_id != NULL && check_utf8(ev->previous_id, "previousId", f) != 0))
+        return -1;
     if (ev->timestamp > ev->received_at + TLY_FUTURE_SLACK_MS)
         return tly_fail(f, TLY_FAIL_TIMESTAMP_IN_FUTURE, "timestamp",
                         "timestamp: %lld s after it was received (at most 1 day allowed)",

@@ -10,6 +10,8 @@
 #include <string.h>
 
 extern const struct tly_adapter tly_server_adapter;
+extern const struct tly_adapter tly_segment_adapter;
+extern const struct tly_adapter tly_track_adapter;
 
 static const char *const reason_names[TLY_FAIL_REASON_COUNT] = {
     [TLY_FAIL_INVALID_JSON] = "invalid_json",
@@ -90,6 +92,10 @@ const struct tly_adapter *tly_adapter_for(int source)
     switch (source) {
     case TLY_SOURCE_SERVER:
         return &tly_server_adapter;
+    case TLY_SOURCE_SEGMENT:
+        return &tly_segment_adapter;
+    case TLY_SOURCE_TRACK:
+        return &tly_track_adapter;
     }
     return NULL;
 }

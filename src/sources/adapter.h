@@ -55,7 +55,8 @@ int tly_fail(struct tly_failure *f, int reason, const char *field, const char *f
 
 enum tly_event_kind {
     TLY_EVENT_TRACK = 1,   /* counts as an activity */
-    TLY_EVENT_PROFILE = 2, /* updates user attributes */
+    TLY_EVENT_PROFILE = 2, /* updates user attributes: `traits` merged into them */
+    TLY_EVENT_ALIAS = 3,   /* links `previous_id` to `user_id` (identity link) */
 };
 
 /* The canonical event (ARCHITECTURE.md). Strings and JSON are borrowed
@@ -71,6 +72,11 @@ struct tly_event {
     int64_t received_at; /* ms, ingest time */
     const cJSON *properties;
     const cJSON *context; /* may be NULL */
+    /* TLY_EVENT_PROFILE: the traits object to merge into the user's
+     * attributes; with `group_id` set they go under attributes.groups[id]. */
+    const cJSON *traits;
+    const char *group_id;
+    const char *previous_id; /* TLY_EVENT_ALIAS: the id being linked */
 };
 
 /* The items of one record. `root` owns the parse tree. */
@@ -89,7 +95,8 @@ struct tly_adapter {
     uint8_t source;
     /* 0 with items listed, or -1 with `f` saying why the body is unusable. */
     int (*split)(const struct tly_record *rec, struct tly_items *out, struct tly_failure *f);
-    /* 0 with `ev` filled, or -1 with `f` filled. */
+    /* 0 with `ev` filled (every field, unused ones NULL), or -1 with `f`
+     * filled. */
     int (*map)(const cJSON *item, const struct tly_record *rec, struct tly_event *ev,
                struct tly_failure *f);
     /* The item's event id if it has a usable one (for failed items), else NULL. */

@@ -219,6 +219,9 @@ static int server_map(const cJSON *item, const struct tly_record *rec, struct tl
     ev->received_at = rec->received_at;
     ev->properties = m.props;
     ev->context = NULL;
+    ev->traits = NULL;
+    ev->group_id = NULL;
+    ev->previous_id = NULL;
     return 0;
 }
 

@@ -116,6 +116,26 @@ static const char *const migrations[] = {
     "  BEGIN UPDATE key_generation SET n = n + 1; END;"
     "CREATE TRIGGER api_keys_update AFTER UPDATE ON api_keys"
     "  BEGIN UPDATE key_generation SET n = n + 1; END;",
+
+    /* 5: profile updates and identity links (Segment identify/group/alias),
+     * and per-tenant source secrets. attribute_times maps each top-level
+     * attribute to the event time (ms) of the update that set it, so an
+     * older update never overwrites a newer one. identity_links records
+     * alias calls; merging the two users' data is not done yet. */
+    "ALTER TABLE users ADD COLUMN attribute_times TEXT NOT NULL DEFAULT '{}';"
+    "CREATE TABLE identity_links ("
+    "  tenant_id INTEGER NOT NULL,"
+    "  previous_id TEXT NOT NULL,"
+    "  user_id TEXT NOT NULL,"
+    "  ts INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (tenant_id, previous_id, user_id)) WITHOUT ROWID;"
+    "CREATE TABLE source_secrets ("
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id),"
+    "  source TEXT NOT NULL,"
+    "  secret TEXT NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (tenant_id, source)) WITHOUT ROWID;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -45,6 +45,9 @@ enum {
     S_PRUNE_SCAN,
     S_PRUNE_DELETE,
     S_DATA_VERSION,
+    S_PROFILE_GET,
+    S_PROFILE_SET,
+    S_LINK_ADD,
     S_COUNT
 };
 
@@ -78,6 +81,15 @@ static const char *const sql[S_COUNT] = {
                      "WHERE id > ?1 ORDER BY id LIMIT ?2",
     [S_PRUNE_DELETE] = "DELETE FROM events WHERE id = ?1",
     [S_DATA_VERSION] = "PRAGMA data_version",
+    [S_PROFILE_GET] = "SELECT attributes, attribute_times FROM users "
+                      "WHERE tenant_id = ?1 AND user_id = ?2",
+    [S_PROFILE_SET] = "INSERT INTO users (tenant_id, user_id, registered, created_at, attributes, "
+                      "attribute_times) VALUES (?1, ?2, 0, ?3, ?4, ?5) "
+                      "ON CONFLICT (tenant_id, user_id) DO UPDATE SET "
+                      "attributes = excluded.attributes, "
+                      "attribute_times = excluded.attribute_times",
+    [S_LINK_ADD] = "INSERT INTO identity_links (tenant_id, previous_id, user_id, ts, created_at) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
 };
 
 struct tly_state {
@@ -374,6 +386,67 @@ int tly_state_user_status(struct tly_state *st, uint32_t tenant, const char *use
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
     return result;
+}
+
+static char *column_copy(sqlite3_stmt *s, int col)
+{
+    const char *t = (const char *)sqlite3_column_text(s, col);
+    size_t n = (size_t)sqlite3_column_bytes(s, col);
+    char *c = malloc(n + 1);
+    if (c != NULL) {
+        memcpy(c, t ? t : "", n);
+        c[n] = '\0';
+    }
+    return c;
+}
+
+int tly_state_user_profile(struct tly_state *st, uint32_t tenant, const char *user_id,
+                           char **attributes, char **times)
+{
+    *attributes = *times = NULL;
+    sqlite3_stmt *s = st->st[S_PROFILE_GET];
+    sqlite3_bind_int64(s, 1, tenant);
+    sqlite3_bind_text(s, 2, user_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *attributes = column_copy(s, 0);
+        *times = column_copy(s, 1);
+        rc = *attributes != NULL && *times != NULL ? 0 : TLY_ENOMEM;
+    } else {
+        rc = rc == SQLITE_DONE ? TLY_ENOENT : TLY_EIO;
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    if (rc != 0) {
+        free(*attributes);
+        free(*times);
+        *attributes = *times = NULL;
+    }
+    return rc;
+}
+
+int tly_state_set_user_profile(struct tly_state *st, uint32_t tenant, const char *user_id,
+                               const char *attributes, const char *times, int64_t now)
+{
+    sqlite3_stmt *s = st->st[S_PROFILE_SET];
+    sqlite3_bind_int64(s, 1, tenant);
+    sqlite3_bind_text(s, 2, user_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, now);
+    sqlite3_bind_text(s, 4, attributes, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 5, times, -1, SQLITE_STATIC);
+    return run(st, S_PROFILE_SET);
+}
+
+int tly_state_add_identity_link(struct tly_state *st, uint32_t tenant, const char *previous_id,
+                                const char *user_id, int64_t ts, int64_t now)
+{
+    sqlite3_stmt *s = st->st[S_LINK_ADD];
+    sqlite3_bind_int64(s, 1, tenant);
+    sqlite3_bind_text(s, 2, previous_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, user_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, ts);
+    sqlite3_bind_int64(s, 5, now);
+    return run(st, S_LINK_ADD);
 }
 
 int tly_state_add_failed(struct tly_state *st, const struct tly_failed_row *r, int64_t now)

@@ -72,6 +72,21 @@ int tly_state_record_event(struct tly_state *st, const struct tly_event_row *row
  * if unknown. */
 int tly_state_user_status(struct tly_state *st, uint32_t tenant, const char *user_id);
 
+/* A user's attributes and attribute times (JSON object texts, malloc'd,
+ * the caller frees them). TLY_ENOENT when the user is unknown. */
+int tly_state_user_profile(struct tly_state *st, uint32_t tenant, const char *user_id,
+                           char **attributes, char **times);
+/* Stores them, creating the user (not registered) when new. Strings are
+ * borrowed for the call. */
+int tly_state_set_user_profile(struct tly_state *st, uint32_t tenant, const char *user_id,
+                               const char *attributes, const char *times, int64_t now);
+
+/* Records that `previous_id` is now known as `user_id` (Segment alias), at
+ * event time `ts`; a link already recorded is kept as it is. Nothing is
+ * merged yet: the link is kept for the identity merging still to come. */
+int tly_state_add_identity_link(struct tly_state *st, uint32_t tenant, const char *previous_id,
+                                const char *user_id, int64_t ts, int64_t now);
+
 struct tly_failed_row {
     uint32_t tenant;
     uint8_t source, kind;

@@ -14,6 +14,9 @@ Input formats (see the comment at the top of each fuzz_*.c):
   fuzz_timestamp     a timestamp string.
   fuzz_log_record    bytes read as a sequence of frames; the first 34 bytes
                      also seed a record that is encoded and decoded.
+  fuzz_segment_adapter  byte 0 bits 0-2 = endpoint (0 /segment/v4, 1 /v1/batch,
+                     2-6 /v1/track, identify, page, screen, alias), then the
+                     body. Seeds: every body of tests/fixtures/segment.
   fuzz_log_recovery  byte 0 = shape (bit 0: valid records first, bits 1-2:
                      how many, bit 3: an earlier quarantine file exists, bits
                      4-7 all set: a ~1 MiB first record), then the segment
@@ -455,6 +458,33 @@ def server_adapter_seeds():
     return seeds
 
 
+SEGMENT_FIXTURES = os.path.join(HERE, "..", "fixtures", "segment")
+SEGMENT_MODES = {"/segment/v4": 0, "/v1/batch": 1, "/v1/track": 2, "/v1/identify": 3,
+                 "/v1/page": 4, "/v1/screen": 5, "/v1/alias": 6}
+
+
+def segment_adapter_seeds():
+    seeds = {}
+    for name in sorted(os.listdir(SEGMENT_FIXTURES)):
+        if not name.endswith(".expected.json"):
+            continue
+        base = name[:-len(".expected.json")]
+        with open(os.path.join(SEGMENT_FIXTURES, name)) as f:
+            mode = SEGMENT_MODES[json.load(f)["endpoint"]]
+        with open(os.path.join(SEGMENT_FIXTURES, base + ".json"), "rb") as f:
+            body = f.read()
+        seeds["fixture-" + base] = bytes([mode]) + body
+    seeds["write-key-in-batch"] = b"\x01" + compact(
+        {"writeKey": "k", "batch": [{"type": "track", "event": "E", "userId": "u",
+                                     "messageId": "m"}]})
+    seeds["group-nested-traits"] = b"\x00" + compact(
+        {"type": "group", "groupId": "g", "userId": "u", "messageId": "g1",
+         "traits": {"groups": {"a": 1}, "n": {"deep": [1, {"x": None}]}}})
+    seeds["empty-array"] = b"\x00[]"
+    seeds["not-json"] = b"\x02{\"event\":"
+    return seeds
+
+
 TARGETS = {
     "fuzz_http1": http1_seeds,
     "fuzz_server_event": server_event_seeds,
@@ -463,6 +493,7 @@ TARGETS = {
     "fuzz_log_record": log_record_seeds,
     "fuzz_log_recovery": log_recovery_seeds,
     "fuzz_server_adapter": server_adapter_seeds,
+    "fuzz_segment_adapter": segment_adapter_seeds,
 }
 
 

@@ -1,0 +1,168 @@
+/*
+ * Fuzzes the Segment source end to end, without the network: the ingest
+ * scan (tly_segment_scan, sources/segment.h), then the adapter as the
+ * pipeline runs it (split, map, validate with the default settings,
+ * render as the API does), and the profile merge of every profile event
+ * (pipeline/profile.h).
+ *
+ * Input: byte 0 bits 0-2 pick the endpoint: 0 /segment/v4, 1 /v1/batch,
+ * 2-6 /v1/track, identify, page, screen, alias (7 is /segment/v4 too);
+ * bits 3-7 shift the receive time by days. The rest is the body.
+ *
+ * Invariants checked (abort() if broken), beyond "no crash, no leak":
+ *   - a body the ingest scan accepts splits into as many items as the scan
+ *     counted (ingest and pipeline agree), the first event's bytes lie
+ *     inside the body, and a write key found lies inside it too;
+ *   - split failures and map failures have a known reason and a message;
+ *   - a mapped event has non-empty id (at most 100 characters, 128 bytes),
+ *     name and user within their limits, the record's tenant, source and
+ *     receive time, an object of properties, kind-specific fields set
+ *     (profile: traits object; alias: previous_id), and event_id_of agrees;
+ *   - validation passes or fails with a known reason; rendering is JSON;
+ *   - merging a profile's traits twice changes nothing the second time.
+ */
+#include "core/json.h"
+#include "pipeline/lookup.h"
+#include "pipeline/profile.h"
+#include "pipeline/validate.h"
+#include "sources/adapter.h"
+#include "sources/segment.h"
+#include "sources/server.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            abort();                                                                               \
+    } while (0)
+
+static const char *const call_types[] = {"track", "identify", "page", "screen", "alias"};
+
+static void check_failure(const struct tly_failure *f)
+{
+    CHECK(f->reason > 0 && f->reason < TLY_FAIL_REASON_COUNT);
+    CHECK(memchr(f->message, '\0', sizeof f->message) != NULL && f->message[0] != '\0');
+    CHECK(memchr(f->field, '\0', sizeof f->field) != NULL);
+}
+
+static void check_string(const char *s, size_t max)
+{
+    CHECK(s != NULL && s[0] != '\0' && strlen(s) <= max);
+}
+
+static void check_merge(const struct tly_event *ev)
+{
+    cJSON *attrs = cJSON_CreateObject(), *times = cJSON_CreateObject();
+    int changed;
+    if (attrs != NULL && times != NULL &&
+        tly_profile_merge(attrs, times, ev->traits, ev->group_id, ev->timestamp, &changed) == 0) {
+        cJSON *before = cJSON_Duplicate(attrs, 1);
+        if (before != NULL &&
+            tly_profile_merge(attrs, times, ev->traits, ev->group_id, ev->timestamp, &changed) == 0)
+            CHECK(cJSON_Compare(before, attrs, 1));
+        cJSON_Delete(before);
+    }
+    cJSON_Delete(attrs);
+    cJSON_Delete(times);
+}
+
+static void check_event(const struct tly_adapter *a, const cJSON *item,
+                        const struct tly_record *rec, const struct tly_event *ev)
+{
+    check_string(ev->event_id, TLY_EVENT_ID_MAX);
+    size_t chars = 0;
+    for (const char *p = ev->event_id; *p; p++)
+        chars += ((unsigned char)*p & 0xC0) != 0x80;
+    CHECK(chars <= TLY_SEGMENT_MESSAGE_ID_MAX);
+    check_string(ev->event_name, TLY_EVENT_NAME_MAX);
+    check_string(ev->user_id, TLY_USER_ID_MAX);
+    CHECK(ev->tenant == rec->tenant && ev->source == rec->source);
+    CHECK(ev->received_at == rec->received_at);
+    CHECK(cJSON_IsObject(ev->properties));
+    CHECK(ev->context == NULL || cJSON_IsObject(ev->context));
+    CHECK(ev->kind >= TLY_EVENT_TRACK && ev->kind <= TLY_EVENT_ALIAS);
+    if (ev->kind == TLY_EVENT_PROFILE)
+        CHECK(cJSON_IsObject(ev->traits));
+    if (ev->kind == TLY_EVENT_ALIAS)
+        check_string(ev->previous_id, TLY_USER_ID_MAX);
+    const char *id = a->event_id_of(item);
+    CHECK(id != NULL && strcmp(id, ev->event_id) == 0);
+    struct tly_tenant_settings settings;
+    tly_settings_default(&settings);
+    struct tly_failure f;
+    memset(&f, 'x', sizeof f);
+    if (tly_validate_event(ev, &settings, &f) != 0)
+        check_failure(&f);
+    struct tly_buf out;
+    tly_buf_init(&out, 0);
+    CHECK(tly_event_to_json(ev, &out) == 0);
+    struct tly_error err;
+    CHECK(tly_json_check(out.data, out.len, &err) == 0);
+    tly_buf_free(&out);
+    if (ev->kind == TLY_EVENT_PROFILE)
+        check_merge(ev);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    int mode = data[0] & 7;
+    char *body = malloc(size);
+    memcpy(body, data + 1, size - 1);
+    body[size - 1] = '\0'; /* as a request body is */
+    size_t len = size - 1;
+    enum tly_segment_shape shape = mode == 1                ? TLY_SEGMENT_BATCH
+                                   : mode >= 2 && mode <= 6 ? TLY_SEGMENT_CALL
+                                                            : TLY_SEGMENT_WEBHOOK;
+    struct tly_segment_body b;
+    struct tly_error err;
+    int scanned = tly_segment_scan(body, len, shape, &b, &err);
+    if (scanned == 0) {
+        CHECK(b.items >= 1 && b.first >= body && b.first + b.first_len <= body + len);
+        CHECK(b.write_key == NULL ||
+              (b.write_key >= body && b.write_key + b.write_key_len <= body + len));
+    } else {
+        CHECK(err.msg[0] != '\0');
+    }
+    struct tly_record rec = {
+        .source = shape == TLY_SEGMENT_WEBHOOK ? TLY_SOURCE_SEGMENT : TLY_SOURCE_TRACK,
+        .kind = shape == TLY_SEGMENT_BATCH || (scanned == 0 && b.is_array) ? TLY_KIND_BATCH
+                                                                           : TLY_KIND_SINGLE,
+        .flags = tly_json_check(body, len, &err) == 0 ? TLY_RECORD_BODY_CHECKED : 0,
+        .tenant = 7,
+        .received_at = 1773480413589LL + (int64_t)(data[0] >> 3) * TLY_DAY_MS,
+        .body = body,
+        .body_len = len,
+    };
+    if (shape == TLY_SEGMENT_CALL) {
+        rec.meta = tly_segment_meta(call_types[mode - 2]);
+        rec.meta_len = strlen(rec.meta);
+    }
+    const struct tly_adapter *a = tly_adapter_for(rec.source);
+    CHECK(a != NULL);
+    struct tly_items items;
+    tly_items_init(&items);
+    struct tly_failure f;
+    memset(&f, 'x', sizeof f);
+    if (a->split(&rec, &items, &f) != 0) {
+        check_failure(&f);
+        CHECK(scanned != 0); /* what ingest accepts, the pipeline can split */
+    } else {
+        CHECK(scanned != 0 || items.n == b.items);
+        for (size_t i = 0; i < items.n; i++) {
+            struct tly_event ev;
+            memset(&f, 'x', sizeof f);
+            if (a->map(items.item[i], &rec, &ev, &f) != 0)
+                check_failure(&f);
+            else
+                check_event(a, items.item[i], &rec, &ev);
+        }
+    }
+    tly_items_free(&items);
+    free(body);
+    return 0;
+}
