@@ -59,11 +59,16 @@ static void check_merge(const struct tly_event *ev)
     int changed;
     if (attrs != NULL && times != NULL &&
         tly_profile_merge(attrs, times, ev->traits, ev->group_id, ev->timestamp, &changed) == 0) {
-        cJSON *before = cJSON_Duplicate(attrs, 1);
-        if (before != NULL &&
-            tly_profile_merge(attrs, times, ev->traits, ev->group_id, ev->timestamp, &changed) == 0)
-            CHECK(cJSON_Compare(before, attrs, 1));
-        cJSON_Delete(before);
+        /* Merging the same traits again changes nothing. Compared as text:
+         * cJSON_Compare fails on equal objects that repeat a key. */
+        char *before = cJSON_PrintUnformatted(attrs);
+        if (before != NULL && tly_profile_merge(attrs, times, ev->traits, ev->group_id,
+                                                ev->timestamp, &changed) == 0) {
+            char *after = cJSON_PrintUnformatted(attrs);
+            CHECK(after == NULL || strcmp(before, after) == 0);
+            cJSON_free(after);
+        }
+        cJSON_free(before);
     }
     cJSON_Delete(attrs);
     cJSON_Delete(times);
