@@ -479,6 +479,7 @@ void tly_pipeline_close(struct tly_pipeline *p)
     tly_state_close(p->state);
     tly_items_free(&p->items);
     free(p->settings);
+    free(p->hashes);
     free(p->log_dir);
     free(p->db_path);
     uv_mutex_destroy(&p->mu);

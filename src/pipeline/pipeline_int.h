@@ -35,6 +35,13 @@ struct tly_pipeline {
     uint64_t backlog_end;          /* the log's end at open */
 
     struct tly_items items;
+    /* Per item of the record being processed: its event id as the adapter
+     * gives it, and that id's index hash (computed once, to prefetch). */
+    struct item_hash {
+        const char *id;
+        uint64_t hash;
+    } * hashes;
+    size_t nhashes;
     struct settings_slot *settings; /* by tenant id */
     size_t nsettings;
     int64_t last_retention; /* ms */

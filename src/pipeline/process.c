@@ -54,7 +54,7 @@ enum { APPLIED = 0, DUPLICATE = 1, FAILED = 2 };
 /* Validate, check the user, dedupe, record: APPLIED, DUPLICATE, FAILED
  * (`f` filled), or a store error (< 0). */
 static int apply_event(struct tly_pipeline *p, const struct tly_event *ev, uint64_t offset,
-                       int32_t item, struct tly_failure *f)
+                       int32_t item, uint64_t id_hash, struct tly_failure *f)
 {
     const struct tly_tenant_settings *s = tly_pipeline_settings(p, ev->tenant);
     if (s == NULL)
@@ -82,6 +82,7 @@ static int apply_event(struct tly_pipeline *p, const struct tly_event *ev, uint6
         .event_name = ev->event_name,
         .timestamp = ev->timestamp,
         .received_at = ev->received_at,
+        .id_hash = id_hash,
     };
     int dup;
     int rc = tly_state_record_event(p->state, &row, s->dedupe_window_ms, &dup);
@@ -135,11 +136,29 @@ static void prefetch_items(struct tly_pipeline *p, const struct tly_adapter *a,
                            const struct tly_record *rec)
 {
     struct tly_event_index *idx = tly_state_event_index(p->state);
+    if (p->nhashes < p->items.n) {
+        struct item_hash *h = realloc(p->hashes, p->items.n * sizeof *h);
+        if (h == NULL) {
+            p->nhashes = 0; /* only a speed-up: hash_of gives 0 */
+            return;
+        }
+        p->hashes = h;
+        p->nhashes = p->items.n;
+    }
     for (size_t i = 0; i < p->items.n; i++) {
         const char *id = a->event_id_of(p->items.item[i]);
+        p->hashes[i].id = id;
+        p->hashes[i].hash = id != NULL ? tly_event_index_id_hash(idx, rec->tenant, id) : 0;
         if (id != NULL)
-            tly_event_index_prefetch(idx, tly_event_index_id_hash(idx, rec->tenant, id));
+            tly_event_index_prefetch(idx, p->hashes[i].hash);
     }
+}
+
+/* The hash prefetch_items computed for item i, when the event's id is the
+ * very string it hashed; else 0 (record_event hashes it). */
+static uint64_t hash_of(const struct tly_pipeline *p, size_t i, const struct tly_event *ev)
+{
+    return i < p->nhashes && p->hashes[i].id == ev->event_id ? p->hashes[i].hash : 0;
 }
 
 static int process_items(struct tly_pipeline *p, const struct tly_adapter *a,
@@ -153,8 +172,9 @@ static int process_items(struct tly_pipeline *p, const struct tly_adapter *a,
     for (size_t i = 0; i < p->items.n; i++) {
         const cJSON *item = p->items.item[i];
         struct tly_event ev;
-        int rc =
-            a->map(item, rec, &ev, &f) == 0 ? apply_event(p, &ev, offset, (int32_t)i, &f) : FAILED;
+        int rc = a->map(item, rec, &ev, &f) == 0
+                     ? apply_event(p, &ev, offset, (int32_t)i, hash_of(p, i, &ev), &f)
+                     : FAILED;
         if (rc == FAILED)
             rc = store_failure(p, rec, offset, (int32_t)i, item, a->event_id_of(item), &f);
         else
@@ -213,8 +233,8 @@ static int replay_one(struct tly_pipeline *p, uint32_t tenant, int64_t id)
         tly_fail(&f, TLY_FAIL_INVALID_JSON, "", "%s", err.msg);
         rc = FAILED;
     } else {
-        rc =
-            a->map(item, &rec, &ev, &f) == 0 ? apply_event(p, &ev, it.offset, it.item, &f) : FAILED;
+        rc = a->map(item, &rec, &ev, &f) == 0 ? apply_event(p, &ev, it.offset, it.item, 0, &f)
+                                              : FAILED;
     }
     if (rc == FAILED) {
         count_failure(p, f.reason);

@@ -326,7 +326,8 @@ int tly_state_record_event(struct tly_state *st, const struct tly_event_row *row
                            int *dup)
 {
     *dup = 0;
-    uint64_t h = tly_event_index_id_hash(st->index, row->tenant, row->event_id);
+    uint64_t h = row->id_hash != 0 ? row->id_hash
+                                   : tly_event_index_id_hash(st->index, row->tenant, row->event_id);
     int64_t found = 0, first = 0;
     int rc = find_event(st, row->tenant, row->event_id, h, &found, &first);
     if (rc < 0)

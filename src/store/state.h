@@ -59,6 +59,7 @@ struct tly_event_row {
     const char *event_name;
     int64_t timestamp;
     int64_t received_at;
+    uint64_t id_hash; /* tly_event_index_id_hash of (tenant, event_id), or 0 */
 };
 
 /* Records a processed event, and its user when new. When (tenant,
