@@ -9,7 +9,7 @@ DATA       ?= ./data
 LISTEN     ?= 127.0.0.1:8080
 FUZZ_SECONDS ?= 60
 
-.PHONY: all build deps run test fuzz bench format clean
+.PHONY: all build deps test-deps run test fuzz bench format clean
 
 all: build
 
@@ -20,10 +20,13 @@ build:
 deps:
 	@./scripts/install-deps.sh
 
+test-deps:
+	@./scripts/install-deps.sh --test
+
 run: deps build
 	./$(BUILD)/tallyd serve --data $(DATA) --listen $(LISTEN)
 
-test: deps
+test: test-deps
 	@cmake -S . -B $(TEST_BUILD) -DTALLY_TESTS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(TEST_BUILD) -j $(JOBS)
 	cd $(TEST_BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -4,22 +4,28 @@
 # Packages already present are not reinstalled, and the package index is
 # refreshed only when something is missing.
 #
-# Then the npm packages of tests/js (Segment's Node client, for the
-# client integration test) are installed with `npm ci` from its lock file,
-# when node_modules is missing or older than the lock file.
+# With --test (make test), the npm packages of tests/js (Segment's Node
+# client, for the client integration test) are installed too, with `npm ci`
+# from its lock file, when node_modules is missing or older than the lock
+# file.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
+with_test_js=0
+[ "${1:-}" = "--test" ] && with_test_js=1
 
 packages=(
   build-essential cmake pkg-config clang clang-format libclang-rt-14-dev git
   libuv1-dev node-llhttp libcjson-dev libsqlite3-dev libssl-dev
   libcurl4-openssl-dev libcmocka-dev
-  python3 sqlite3 wrk curl nodejs
+  python3 sqlite3 wrk curl
 )
-# npm comes with nodejs in some distributions of it (NodeSource); Debian
-# packages it separately.
-if ! command -v npm >/dev/null 2>&1; then
-  packages+=(npm)
+if [ "$with_test_js" -eq 1 ]; then
+  packages+=(nodejs)
+  # npm comes with nodejs in some distributions of it (NodeSource); Debian
+  # packages it separately.
+  if ! command -v npm >/dev/null 2>&1; then
+    packages+=(npm)
+  fi
 fi
 
 missing=()
@@ -30,6 +36,7 @@ for p in "${packages[@]}"; do
 done
 
 npm_install() {
+  [ "$with_test_js" -eq 1 ] || return 0
   local js="$here/tests/js"
   if [ ! -d "$js/node_modules" ] || [ "$js/package-lock.json" -nt "$js/node_modules" ]; then
     echo "installing npm packages of tests/js (npm ci)"
