@@ -42,7 +42,7 @@ int tly_event_to_json(const struct tly_event *ev, struct tly_buf *b)
     rc |= tly_buf_printf(b, ",\"timestamp\":\"%s\",\"received_at\":\"%s\"", ts, rt);
     rc |= json_value(b, "properties", ev->properties);
     rc |= json_value(b, "context", ev->context);
-    if (ev->kind == TLY_EVENT_PROFILE)
+    if (ev->kind == TLY_EVENT_PROFILE || ev->traits != NULL)
         rc |= json_value(b, "traits", ev->traits);
     if (ev->group_id != NULL)
         rc |= json_field(b, "group_id", ev->group_id);

@@ -109,7 +109,9 @@ static int apply_traits(struct tly_state *st, const struct tly_event *ev)
 
 int tly_profile_apply(struct tly_state *st, const struct tly_event *ev)
 {
-    if (ev->kind == TLY_EVENT_PROFILE)
+    /* A track event may carry the user's attributes too (MoEngage): the
+     * event is recorded and the attributes merged, as a profile update. */
+    if (ev->kind == TLY_EVENT_PROFILE || (ev->kind == TLY_EVENT_TRACK && ev->traits != NULL))
         return apply_traits(st, ev);
     if (ev->kind == TLY_EVENT_ALIAS)
         return tly_state_add_identity_link(st, ev->tenant, ev->previous_id, ev->user_id,

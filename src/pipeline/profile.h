@@ -1,7 +1,9 @@
 /*
  * Profile updates (Segment identify and group) and identity links (alias):
  * how a canonical event of kind TLY_EVENT_PROFILE or TLY_EVENT_ALIAS
- * changes the state store.
+ * changes the state store. A TLY_EVENT_TRACK event with `traits` set
+ * (MoEngage's user_attributes) is recorded as an activity and its traits
+ * are merged exactly as a profile update's.
  *
  * Attributes merge key by key, last write wins by event time: each
  * top-level trait replaces the attribute of the same name unless that

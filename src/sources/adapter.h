@@ -72,7 +72,8 @@ struct tly_event {
     int64_t received_at; /* ms, ingest time */
     const cJSON *properties;
     const cJSON *context; /* may be NULL */
-    /* TLY_EVENT_PROFILE: the traits object to merge into the user's
+    /* TLY_EVENT_PROFILE (and a TLY_EVENT_TRACK that carries the user's
+     * attributes, NULL otherwise): the traits object to merge into the user's
      * attributes; with `group_id` set they go under attributes.groups[id]. */
     const cJSON *traits;
     const char *group_id;
