@@ -49,14 +49,18 @@ static struct listing *listing_new(int with_ids)
     return l;
 }
 
+/* The failed item: as JSON when it is JSON and valid UTF-8 (the answer
+ * must stay valid UTF-8: tly_json_check does not judge string bytes), as a
+ * string when it is UTF-8 text, else base64. */
 static int append_raw(struct tly_buf *b, const struct tly_failed_view *v)
 {
     struct tly_error err;
-    if (tly_json_check(v->raw, v->raw_len, &err) == 0) {
+    int utf8 = tly_utf8_valid(v->raw, v->raw_len);
+    if (utf8 && tly_json_check(v->raw, v->raw_len, &err) == 0) {
         int rc = tly_buf_puts(b, ",\"item\":");
         return rc | tly_buf_append(b, v->raw, v->raw_len);
     }
-    if (tly_utf8_valid(v->raw, v->raw_len)) {
+    if (utf8) {
         int rc = tly_buf_puts(b, ",\"raw\":");
         return rc | tly_buf_json_str(b, v->raw, v->raw_len);
     }
