@@ -17,6 +17,8 @@ Input formats (see the comment at the top of each fuzz_*.c):
   fuzz_segment_adapter  byte 0 bits 0-2 = endpoint (0 /segment/v4, 1 /v1/batch,
                      2-6 /v1/track, identify, page, screen, alias), then the
                      body. Seeds: every body of tests/fixtures/segment.
+  fuzz_moengage_adapter  byte 0 = receive time shift in days, then the body.
+                     Seeds: every body of tests/fixtures/moengage.
   fuzz_log_recovery  byte 0 = shape (bit 0: valid records first, bits 1-2:
                      how many, bit 3: an earlier quarantine file exists, bits
                      4-7 all set: a ~1 MiB first record), then the segment
@@ -485,6 +487,28 @@ def segment_adapter_seeds():
     return seeds
 
 
+MOENGAGE_FIXTURES = os.path.join(HERE, "..", "fixtures", "moengage")
+
+
+def moengage_adapter_seeds():
+    seeds = {}
+    for name in sorted(os.listdir(MOENGAGE_FIXTURES)):
+        if not name.endswith(".expected.json"):
+            continue
+        base = name[:-len(".expected.json")]
+        with open(os.path.join(MOENGAGE_FIXTURES, base + ".json"), "rb") as f:
+            seeds["fixture-" + base] = b"\x00" + f.read()
+    ev = {"event_name": "E", "event_uuid": "m", "event_time": 1773480413, "uid": "u"}
+    seeds["too-many-events"] = b"\x00" + compact({"events": [ev] * 501})
+    seeds["events-not-array"] = b"\x00" + compact({"events": {"0": ev}})
+    seeds["repeated-events"] = b"\x00" + b'{"events":[1],"events":[2,3]}'
+    seeds["attrs-repeat-key"] = b"\x00" + b'{"events":[{"event_name":"E","event_uuid":"r",' \
+        b'"event_time":"2026-03-14T14:56:53+0530","user_attributes":' \
+        b'{"moengage_user_id":"x","a":1,"a":[2]}}]}'
+    seeds["not-json"] = b"\x00{\"events\":["
+    return seeds
+
+
 TARGETS = {
     "fuzz_http1": http1_seeds,
     "fuzz_server_event": server_event_seeds,
@@ -494,6 +518,7 @@ TARGETS = {
     "fuzz_log_recovery": log_recovery_seeds,
     "fuzz_server_adapter": server_adapter_seeds,
     "fuzz_segment_adapter": segment_adapter_seeds,
+    "fuzz_moengage_adapter": moengage_adapter_seeds,
 }
 
 
