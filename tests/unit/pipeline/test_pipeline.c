@@ -551,7 +551,7 @@ static void test_whole_record_failures(void **state)
     uint64_t o2 =
         append(f, TLY_SOURCE_SERVER, TLY_KIND_BATCH, f->tenant, R0 + 1, "{\"events\":[]}");
     uint64_t o3 =
-        append(f, TLY_SOURCE_MOENGAGE, TLY_KIND_SINGLE, f->tenant, R0 + 2, "{\"anything\":1}");
+        append(f, TLY_SOURCE_CLEVERTAP, TLY_KIND_SINGLE, f->tenant, R0 + 2, "{\"anything\":1}");
     append_event(f, "after", "alice", R0 + 3);
 
     struct tly_pipeline_stats s = catch_up(f);
@@ -570,7 +570,7 @@ static void test_whole_record_failures(void **state)
     r = failed_of(f, "reason = 'unknown_source'");
     assert_int_equal(r.item, -1);
     assert_true(r.offset == (int64_t)o3);
-    assert_int_equal(r.source, TLY_SOURCE_MOENGAGE);
+    assert_int_equal(r.source, TLY_SOURCE_CLEVERTAP);
     assert_string_equal(r.raw, "{\"anything\":1}");
 }
 
