@@ -79,9 +79,21 @@ static int dump(const char *dir, uint64_t from, int from_set, uint64_t limit)
         fprintf(stderr, "tallyd log dump: no event log in %s\n", dir);
         return 1;
     }
+    /* Read from the start of the segment that holds `from`, so that an
+     * offset inside a record is told apart from the end of the log. */
+    uint64_t start = base;
+    uint64_t *bases;
+    size_t nb;
+    if (from_set && tly_log_list_segments(dir, &bases, &nb) == 0) {
+        for (size_t i = 0; i < nb && bases[i] <= from; i++)
+            start = bases[i];
+        free(bases);
+    }
     struct tly_log_reader *r;
-    int rc = tly_log_reader_open(&r, dir, from_set ? from : base);
-    if (rc != 0) {
+    int rc = tly_log_reader_open(&r, dir, start);
+    if (rc != 0 || (from_set && (from < base || from > end))) {
+        if (rc == 0)
+            tly_log_reader_close(r);
         fprintf(stderr, "tallyd log dump: offset %" PRIu64 " is not in the log\n", from);
         return 1;
     }
@@ -89,12 +101,26 @@ static int dump(const char *dir, uint64_t from, int from_set, uint64_t limit)
     tly_buf_init(&b, 0);
     struct tly_record rec;
     uint64_t off, n = 0;
+    int status = 0;
     while ((limit == 0 || n < limit) && (rc = tly_log_reader_next(r, &rec, &off)) == 1) {
+        if (from_set && off < from)
+            continue;
+        if (from_set && off > from && n == 0) {
+            fprintf(stderr,
+                    "tallyd log dump: offset %" PRIu64 " is not a record boundary (the next "
+                    "record starts at %" PRIu64 ")\n",
+                    from, off);
+            status = 1;
+            break;
+        }
         if (print_record(&b, off, &rec) != 0)
             break;
         n++;
     }
-    int status = 0;
+    if (rc == 0 && from_set && n == 0 && status == 0 && tly_log_reader_position(r) != from) {
+        fprintf(stderr, "tallyd log dump: offset %" PRIu64 " is not a record boundary\n", from);
+        status = 1;
+    }
     if (rc < 0) {
         fprintf(stderr, "tallyd log dump: unreadable record at offset %" PRIu64 ": %s%s\n",
                 tly_log_reader_position(r), tly_strerror(rc),

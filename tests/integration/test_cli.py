@@ -97,8 +97,15 @@ def test_log_dump_from_offset_and_limit(data):
     tail = dump(data, "--from", str(third))
     assert [r["offset"] for r in tail] == [r["offset"] for r in recs[2:]]
     assert len(dump(data, "--limit", "2")) == 2
-    p = tallyd("log", "dump", "--from", str(third + 1), data=data, check=False)
-    assert p.returncode == 1 and "record boundary" in p.stderr
+    # An offset inside a record is refused, whatever the bytes there look
+    # like (inside the last record too); the log's end is a boundary.
+    last = recs[-1]["offset"]
+    for inside in (third + 1, third + 7, last + 1, last + 20):
+        p = tallyd("log", "dump", "--from", str(inside), data=data, check=False)
+        assert p.returncode == 1 and "record boundary" in p.stderr, (inside, p.stderr)
+    size = os.path.getsize(os.path.join(data, "log", sorted(os.listdir(os.path.join(data, "log")))[-1]))
+    end = int(sorted(os.listdir(os.path.join(data, "log")))[-1].split(".")[0]) + size
+    assert dump(data, "--from", str(end)) == []
 
 
 def test_log_verify_finds_corruption(data):
