@@ -6,7 +6,7 @@ restart recovers. A full queue answers 503 with Retry-After too."""
 
 import json
 
-from harness import Daemon, create_tenant, dumped_event_ids, event, run
+from harness import Daemon, create_tenant, dumped_event_ids, event, run, wait_for
 
 
 def fail_next(d, op):
@@ -34,7 +34,9 @@ def test_failed_fsync(data):
     status, headers, answer = d.post("/server/v4", json.dumps(event("during")), key)
     assert status == 503 and "retry-after" in headers, answer
     check_failed_state(d, key)
-    assert 'msg="event log failed; refusing further appends until restart" op=fdatasync' in d.stderr()
+    # Logged by the writer thread; the line may reach us a moment later.
+    wait_for(lambda: 'msg="event log failed; refusing further appends until restart" '
+             'op=fdatasync' in d.stderr(), timeout=10, what="the log's failure line")
     assert d.stop() == 0
     ids = dumped_event_ids(data)
     assert "before" in ids and "after-fault" not in ids

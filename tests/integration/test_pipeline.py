@@ -281,7 +281,8 @@ def test_lag_metrics(data):
     m = d.metrics()
     assert m["tally_pipeline_records_total"] == 5 and m["tally_pipeline_lag_records"] == 0
     assert m["tally_pipeline_running"] == 1
-    assert 'msg="pipeline open" position=0' in d.stderr() and "backlog_records=5" in d.stderr()
+    wait_for(lambda: 'msg="pipeline open" position=0' in d.stderr() and
+             "backlog_records=5" in d.stderr(), timeout=10, what="the pipeline's start lines")
     assert d.stop() == 0
 
 
