@@ -19,6 +19,9 @@ Input formats (see the comment at the top of each fuzz_*.c):
                      body. Seeds: every body of tests/fixtures/segment.
   fuzz_moengage_adapter  byte 0 = receive time shift in days, then the body.
                      Seeds: every body of tests/fixtures/moengage.
+  fuzz_webengage_adapter byte 0 = receive time shift in days, byte 1 = meta
+                     length, the record metadata, then the body. Seeds: every
+                     body of tests/fixtures/webengage with its metadata.
   fuzz_log_recovery  byte 0 = shape (bit 0: valid records first, bits 1-2:
                      how many, bit 3: an earlier quarantine file exists, bits
                      4-7 all set: a ~1 MiB first record), then the segment
@@ -509,6 +512,26 @@ def moengage_adapter_seeds():
     return seeds
 
 
+WEBENGAGE_FIXTURES = os.path.join(HERE, "..", "fixtures", "webengage")
+
+
+def webengage_adapter_seeds():
+    seeds = {}
+    for name in sorted(os.listdir(WEBENGAGE_FIXTURES)):
+        if not name.endswith(".expected.json"):
+            continue
+        base = name[:-len(".expected.json")]
+        with open(os.path.join(WEBENGAGE_FIXTURES, name), "rb") as f:
+            meta = compact(json.loads(f.read())["meta"])
+        with open(os.path.join(WEBENGAGE_FIXTURES, base + ".json"), "rb") as f:
+            seeds["fixture-" + base] = b"\x00" + bytes([len(meta)]) + meta + f.read()
+    seeds["no-meta"] = b"\x00\x00" + b'{"user_id":"u","event_name":"E"}'
+    seeds["meta-not-object"] = b"\x00\x03[1]" + b'{"user_id":"u"}'
+    seeds["body-array"] = b"\x00\x00[{}]"
+    seeds["not-json"] = b"\x00\x00{\"event_data\":"
+    return seeds
+
+
 TARGETS = {
     "fuzz_http1": http1_seeds,
     "fuzz_server_event": server_event_seeds,
@@ -519,6 +542,7 @@ TARGETS = {
     "fuzz_server_adapter": server_adapter_seeds,
     "fuzz_segment_adapter": segment_adapter_seeds,
     "fuzz_moengage_adapter": moengage_adapter_seeds,
+    "fuzz_webengage_adapter": webengage_adapter_seeds,
 }
 
 
