@@ -13,6 +13,7 @@
  * The secret is not logged; the request copy is wiped when the job ends.
  */
 #include "api/api.h"
+#include "api/webengage.h"
 #include "core/json.h"
 #include "core/timeparse.h"
 #include "store/sources.h"
@@ -72,7 +73,7 @@ static struct source_req *source_param(struct tly_api_job *job, struct tly_http_
         tly_api_job_fail(job, 503, "unavailable", NULL, "out of memory");
     } else if (n != 7 || memcmp(raw, "segment", 7) != 0) {
         tly_api_job_fail(job, 404, "not_found", "source",
-                         "source: no settings for this source here (known: segment)");
+                         "source: no settings for this source here (known: segment, webengage)");
     } else {
         return r;
     }
@@ -80,8 +81,20 @@ static struct source_req *source_param(struct tly_api_job *job, struct tly_http_
     return NULL;
 }
 
+/* "webengage" has its own settings (api/webengage.h). */
+static int is_webengage(struct tly_http_req *req)
+{
+    size_t n;
+    const char *raw = tly_http_param(req, 0, &n);
+    return n == 9 && memcmp(raw, "webengage", 9) == 0;
+}
+
 static void get_source(struct tly_http_req *req, void *arg)
 {
+    if (is_webengage(req)) {
+        tly_api_webengage_get(req, arg);
+        return;
+    }
     struct tly_api_job *job = tly_api_job_new(arg, req, run_source);
     if (job != NULL && source_param(job, req) != NULL)
         tly_api_job_submit(job);
@@ -119,6 +132,10 @@ static int parse_put(struct tly_api_job *job, struct source_req *r, const char *
 
 static void put_source(struct tly_http_req *req, void *arg)
 {
+    if (is_webengage(req)) {
+        tly_api_webengage_put(req, arg);
+        return;
+    }
     struct tly_api_job *job = tly_api_job_new(arg, req, run_source);
     if (job == NULL)
         return;

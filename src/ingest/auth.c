@@ -48,6 +48,8 @@ struct tly_auth {
     struct tly_db *db;
     struct secret *secrets; /* owned; sorted by nothing, few */
     size_t nsecrets;
+    struct secret *webengage; /* owned: MD5 hex + license code per tenant */
+    size_t nwebengage;
     struct tly_keystore *keys;
     int64_t fingerprint; /* of the key table when it was loaded */
     long seen_version;   /* state.db's data_version at the last look */
@@ -131,6 +133,29 @@ static void reload_secrets(struct tly_auth *a)
     free_secrets(a->secrets, a->nsecrets);
     a->secrets = l.s;
     a->nsecrets = l.n;
+    struct secret_list w = {NULL, 0, 0};
+    if (tly_source_secrets_each(tly_db_sqlite(a->db), "webengage", add_secret, &w) != 0) {
+        free_secrets(w.s, w.cap);
+        tly_log_error(a->lg, "cannot read WebEngage accounts; keeping the previous set", "%s", "");
+        return;
+    }
+    free_secrets(a->webengage, a->nwebengage);
+    a->webengage = w.s;
+    a->nwebengage = w.n;
+}
+
+int tly_auth_webengage(const struct tly_auth *a, const char *license, size_t len, uint32_t *tenant,
+                       const char **md5_hex)
+{
+    for (size_t i = 0; i < a->nwebengage; i++) {
+        const struct secret *s = &a->webengage[i];
+        if (s->len == 32 + len && len > 0 && memcmp(s->text + 32, license, len) == 0) {
+            *tenant = s->tenant;
+            *md5_hex = s->text;
+            return 1;
+        }
+    }
+    return 0;
 }
 
 int tly_auth_segment_secret(const struct tly_auth *a, uint32_t tenant, const char **secret,
@@ -300,6 +325,7 @@ static void on_closed(uv_handle_t *h)
     struct tly_auth *a = h->data;
     cache_clear(a);
     free_secrets(a->secrets, a->nsecrets);
+    free_secrets(a->webengage, a->nwebengage);
     tly_keystore_free(a->keys);
     tly_db_close(a->db);
     free(a);

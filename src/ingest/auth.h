@@ -45,6 +45,12 @@ int tly_auth_basic_write(struct tly_auth *a, const struct tly_http_req *req, uin
 int tly_auth_segment_secret(const struct tly_auth *a, uint32_t tenant, const char **secret,
                             size_t *len);
 
+/* 1 with the tenant whose WebEngage license code is `license` and the
+ * stored MD5 hex of "<license>:<secret key>" (32 characters, not
+ * NUL-terminated; borrowed until the next reload), or 0 when none. */
+int tly_auth_webengage(const struct tly_auth *a, const char *license, size_t len, uint32_t *tenant,
+                       const char **md5_hex);
+
 /* The tenant of the admin key in `Authorization: Bearer <key>`. */
 int tly_auth_admin(struct tly_auth *a, const struct tly_http_req *req, uint32_t *tenant,
                    const char **why);

@@ -43,6 +43,8 @@ void tly_ingest_count(struct tly_ingest *ing, uint64_t accepted, uint64_t reject
 int tly_ingest_segment_routes(struct tly_ingest *ing, struct tly_router *r);
 /* moengage.c: POST /v3/moengage and /moengage/v4 (MoEngage Streams). */
 int tly_ingest_moengage_routes(struct tly_ingest *ing, struct tly_router *r);
+/* webengage.c: POST /webengage/v4 (WebEngage webhooks). */
+int tly_ingest_webengage_routes(struct tly_ingest *ing, struct tly_router *r);
 
 void tly_ingest_free(struct tly_ingest *ing);
 

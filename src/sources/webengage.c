@@ -48,7 +48,7 @@ int tly_webengage_secret_hash(const char *license_code, size_t license_len, cons
 
 int tly_webengage_secret_ok(const char *stored, const char *given, size_t given_len)
 {
-    if (given_len != TLY_WEBENGAGE_SECRET_HEX || strlen(stored) != TLY_WEBENGAGE_SECRET_HEX)
+    if (given_len != TLY_WEBENGAGE_SECRET_HEX)
         return 0;
     char low[TLY_WEBENGAGE_SECRET_HEX];
     for (size_t i = 0; i < TLY_WEBENGAGE_SECRET_HEX; i++) {

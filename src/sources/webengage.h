@@ -35,8 +35,9 @@
 int tly_webengage_secret_hash(const char *license_code, size_t license_len, const char *secret_key,
                               size_t secret_len, char out[TLY_WEBENGAGE_SECRET_HEX + 1]);
 
-/* 1 when `given` (hex, any case) equals `stored` (lowercase hex, 32 chars),
- * compared in constant time; 0 otherwise (wrong length included). */
+/* 1 when `given` (hex, any case) equals `stored` (its first 32 characters,
+ * lowercase hex; no NUL needed), compared in constant time; 0 otherwise
+ * (a `given` of another length included). */
 int tly_webengage_secret_ok(const char *stored, const char *given, size_t given_len);
 
 #endif
