@@ -262,6 +262,8 @@ int tly_ingest_routes(struct tly_ingest *ing, struct tly_router *r)
         rc = tly_ingest_segment_routes(ing, r);
     if (rc == 0)
         rc = tly_ingest_moengage_routes(ing, r);
+    if (rc == 0)
+        rc = tly_ingest_clevertap_routes(ing, r);
     return rc;
 }
 

@@ -43,6 +43,8 @@ void tly_ingest_count(struct tly_ingest *ing, uint64_t accepted, uint64_t reject
 int tly_ingest_segment_routes(struct tly_ingest *ing, struct tly_router *r);
 /* moengage.c: POST /v3/moengage and /moengage/v4 (MoEngage Streams). */
 int tly_ingest_moengage_routes(struct tly_ingest *ing, struct tly_router *r);
+/* clevertap.c: POST /clevertap/v4 (CleverTap webhooks). */
+int tly_ingest_clevertap_routes(struct tly_ingest *ing, struct tly_router *r);
 
 void tly_ingest_free(struct tly_ingest *ing);
 
