@@ -92,7 +92,8 @@ int tly_clevertap_check(const char *body, size_t len, struct tly_clevertap_body 
 /* ---- split ---- */
 
 /* "$D_<epoch seconds>" → ISO-8601 UTC, in place, in every string value of
- * `obj` (one level deep, and nested objects and arrays). */
+ * `obj`, nested objects and arrays included. A value past year 9999 stays as
+ * sent. */
 static void decode_dates(cJSON *obj)
 {
     cJSON *c;
@@ -108,7 +109,10 @@ static void decode_dates(cJSON *obj)
         size_t n = strlen(d);
         if (n == 0 || n > 12 || strspn(d, "0123456789") != n)
             continue;
-        int64_t ms = strtoll(d, NULL, 10) * 1000;
+        int64_t secs = strtoll(d, NULL, 10);
+        if (secs > 253402300799LL) /* 9999-12-31T23:59:59Z */
+            continue;
+        int64_t ms = secs * 1000;
         char iso[25];
         tly_time_format(ms, iso);
         cJSON_SetValuestring(c, iso);

@@ -312,12 +312,44 @@ static void test_profile_merge(void **state)
     free(body);
 }
 
+/* $D_ dates decoded at any depth; empty, non-digit or past-9999 ones stay. */
+static void test_dates(void **state)
+{
+    (void)state;
+    const char *body = "{\"profiles\":{\"identity\":\"u\",\"profileData\":{\"a\":\"$D_\","
+                       "\"b\":\"$D_999999999999\",\"c\":\"$D_0\",\"d\":{\"e\":[\"$D_1664890781\"]},"
+                       "\"f\":\"$D_12x\"}}}";
+    struct tly_record r;
+    memset(&r, 0, sizeof r);
+    r.source = TLY_SOURCE_CLEVERTAP;
+    r.kind = TLY_KIND_BATCH;
+    r.body = body;
+    r.body_len = strlen(body);
+    const struct tly_adapter *a = tly_adapter_for(r.source);
+    struct tly_items items;
+    tly_items_init(&items);
+    struct tly_failure f;
+    struct tly_event ev;
+    assert_int_equal(a->split(&r, &items, &f), 0);
+    assert_int_equal(items.n, 1);
+    assert_int_equal(a->map(items.item[0], &r, &ev, &f), 0);
+    cJSON *want = cJSON_Parse("{\"a\":\"$D_\",\"b\":\"$D_999999999999\","
+                              "\"c\":\"1970-01-01T00:00:00.000Z\","
+                              "\"d\":{\"e\":[\"2022-10-04T13:39:41.000Z\"]},\"f\":\"$D_12x\"}");
+    if (!cJSON_Compare(ev.traits, want, 1)) {
+        char *got = cJSON_PrintUnformatted(ev.traits);
+        fail_msg("decoded %s", got);
+    }
+    cJSON_Delete(want);
+    tly_items_free(&items);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixtures),       cmocka_unit_test(test_check),
         cmocka_unit_test(test_split_failures), cmocka_unit_test(test_derived_id),
-        cmocka_unit_test(test_profile_merge),
+        cmocka_unit_test(test_profile_merge),  cmocka_unit_test(test_dates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
