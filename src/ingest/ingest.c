@@ -264,6 +264,8 @@ int tly_ingest_routes(struct tly_ingest *ing, struct tly_router *r)
         rc = tly_ingest_moengage_routes(ing, r);
     if (rc == 0)
         rc = tly_ingest_webengage_routes(ing, r);
+    if (rc == 0)
+        rc = tly_ingest_clevertap_routes(ing, r);
     return rc;
 }
 

@@ -45,6 +45,8 @@ int tly_ingest_segment_routes(struct tly_ingest *ing, struct tly_router *r);
 int tly_ingest_moengage_routes(struct tly_ingest *ing, struct tly_router *r);
 /* webengage.c: POST /webengage/v4 (WebEngage webhooks). */
 int tly_ingest_webengage_routes(struct tly_ingest *ing, struct tly_router *r);
+/* clevertap.c: POST /clevertap/v4 (CleverTap webhooks). */
+int tly_ingest_clevertap_routes(struct tly_ingest *ing, struct tly_router *r);
 
 void tly_ingest_free(struct tly_ingest *ing);
 

@@ -14,6 +14,7 @@ extern const struct tly_adapter tly_segment_adapter;
 extern const struct tly_adapter tly_track_adapter;
 extern const struct tly_adapter tly_moengage_adapter;
 extern const struct tly_adapter tly_webengage_adapter;
+extern const struct tly_adapter tly_clevertap_adapter;
 
 static const char *const reason_names[TLY_FAIL_REASON_COUNT] = {
     [TLY_FAIL_INVALID_JSON] = "invalid_json",
@@ -102,6 +103,8 @@ const struct tly_adapter *tly_adapter_for(int source)
         return &tly_moengage_adapter;
     case TLY_SOURCE_WEBENGAGE:
         return &tly_webengage_adapter;
+    case TLY_SOURCE_CLEVERTAP:
+        return &tly_clevertap_adapter;
     }
     return NULL;
 }

@@ -22,6 +22,8 @@ Input formats (see the comment at the top of each fuzz_*.c):
   fuzz_webengage_adapter byte 0 = receive time shift in days, byte 1 = meta
                      length, the record metadata, then the body. Seeds: every
                      body of tests/fixtures/webengage with its metadata.
+  fuzz_clevertap_adapter  byte 0 = receive time shift in days, then the body.
+                     Seeds: every body of tests/fixtures/clevertap.
   fuzz_log_recovery  byte 0 = shape (bit 0: valid records first, bits 1-2:
                      how many, bit 3: an earlier quarantine file exists, bits
                      4-7 all set: a ~1 MiB first record), then the segment
@@ -529,6 +531,24 @@ def webengage_adapter_seeds():
     seeds["meta-not-object"] = b"\x00\x03[1]" + b'{"user_id":"u"}'
     seeds["body-array"] = b"\x00\x00[{}]"
     seeds["not-json"] = b"\x00\x00{\"event_data\":"
+CLEVERTAP_FIXTURES = os.path.join(HERE, "..", "fixtures", "clevertap")
+
+
+def clevertap_adapter_seeds():
+    seeds = {}
+    for name in sorted(os.listdir(CLEVERTAP_FIXTURES)):
+        if not name.endswith(".expected.json"):
+            continue
+        base = name[:-len(".expected.json")]
+        with open(os.path.join(CLEVERTAP_FIXTURES, base + ".json"), "rb") as f:
+            seeds["fixture-" + base] = b"\x00" + f.read()
+    p = {"identity": "u", "objectId": "o", "event_properties": {"d": "$D_1773480413"}}
+    seeds["too-many-profiles"] = b"\x00" + compact({"targetId": 1, "profiles": [p] * 1001})
+    seeds["profiles-not-array"] = b"\x00" + compact({"profiles": "x"})
+    seeds["repeated-profiles"] = b"\x00" + b'{"profiles":[1],"Profiles":[2,3]}'
+    seeds["bad-dates"] = b"\x00" + b'{"profiles":{"identity":"u","profileData":' \
+        b'{"a":"$D_","b":"$D_99999999999999","c":"$D_-1","d":{"e":["$D_0"]}}}}'
+    seeds["liquid-quote"] = b"\x00" + b'{"profiles":[{"identity":"O"Brien"}]}'
     return seeds
 
 
@@ -543,6 +563,7 @@ TARGETS = {
     "fuzz_segment_adapter": segment_adapter_seeds,
     "fuzz_moengage_adapter": moengage_adapter_seeds,
     "fuzz_webengage_adapter": webengage_adapter_seeds,
+    "fuzz_clevertap_adapter": clevertap_adapter_seeds,
 }
 
 

@@ -48,6 +48,9 @@
 #include <string.h>
 #include <unistd.h>
 
+/* A source number no adapter is registered for (the whole record fails). */
+#define TLY_SOURCE_UNADAPTED 99
+
 #define R0  1717243200000LL /* 2024-06-01T12:00:00Z: receive time of the first record */
 #define DAY (24LL * 3600 * 1000)
 
@@ -551,7 +554,7 @@ static void test_whole_record_failures(void **state)
     uint64_t o2 =
         append(f, TLY_SOURCE_SERVER, TLY_KIND_BATCH, f->tenant, R0 + 1, "{\"events\":[]}");
     uint64_t o3 =
-        append(f, TLY_SOURCE_CLEVERTAP, TLY_KIND_SINGLE, f->tenant, R0 + 2, "{\"anything\":1}");
+        append(f, TLY_SOURCE_UNADAPTED, TLY_KIND_SINGLE, f->tenant, R0 + 2, "{\"anything\":1}");
     append_event(f, "after", "alice", R0 + 3);
 
     struct tly_pipeline_stats s = catch_up(f);
@@ -570,7 +573,7 @@ static void test_whole_record_failures(void **state)
     r = failed_of(f, "reason = 'unknown_source'");
     assert_int_equal(r.item, -1);
     assert_true(r.offset == (int64_t)o3);
-    assert_int_equal(r.source, TLY_SOURCE_CLEVERTAP);
+    assert_int_equal(r.source, TLY_SOURCE_UNADAPTED);
     assert_string_equal(r.raw, "{\"anything\":1}");
 }
 

@@ -1,0 +1,68 @@
+/*
+ * CleverTap webhook ingest endpoint: `POST /clevertap/v4` (see
+ * sources/clevertap.h).
+ *
+ * Authenticates (X-API-KEY with the write key, or Basic auth with the write
+ * key as user name), checks the body (tly_clevertap_check: strict JSON, a
+ * test ping, a "profiles" array or object, or the server API shape) and
+ * appends the raw body as one BATCH record; 200 {"success":true} once it
+ * is durable. A test ping ("is_test": true, sent when the webhook is saved)
+ * is answered 200 and not recorded. Only a body that can never succeed is
+ * refused (400, naming the field or the parse position); bad profiles are
+ * judged one by one by the pipeline and end as failed events.
+ */
+#include "ingest/ingest.h"
+#include "log/record.h"
+#include "sources/clevertap.h"
+
+#include <llhttp.h>
+
+static const char ok[] = "{\"success\":true}";
+
+/* X-API-KEY when sent, else Basic auth. 0, or -1 with the 401 sent. */
+static int authenticate(struct tly_ingest *ing, struct tly_http_req *req, uint32_t *tenant)
+{
+    struct tly_auth *a = tly_ingest_auth(ing);
+    const char *why;
+    size_t n;
+    int rc;
+    if (tly_http_header(req, "x-api-key", &n) != NULL ||
+        tly_http_header(req, "authorization", &n) == NULL)
+        rc = tly_auth_write(a, req, tenant, &why); /* names X-API-KEY when both are missing */
+    else
+        rc = tly_auth_basic_write(a, req, tenant, &why);
+    if (rc != 0) {
+        tly_auth_reject(req, why);
+        return -1;
+    }
+    return 0;
+}
+
+static void handle_webhook(struct tly_http_req *req, void *arg)
+{
+    struct tly_ingest *ing = arg;
+    uint32_t tenant;
+    if (authenticate(ing, req, &tenant) != 0)
+        return;
+    size_t len;
+    const char *body = tly_http_body(req, &len);
+    struct tly_clevertap_body b;
+    struct tly_error err;
+    if (tly_clevertap_check(body, len, &b, &err) != 0) {
+        tly_ingest_count(ing, 0, 1);
+        tly_http_respond_error(req, 400, "invalid_request", err.field, err.msg);
+        return;
+    }
+    if (b.is_test) {
+        tly_http_respond(req, 200, "application/json", ok, sizeof ok - 1);
+        return;
+    }
+    tly_ingest_count(ing, b.items, 0);
+    tly_ingest_append(ing, req, tenant, TLY_SOURCE_CLEVERTAP, TLY_KIND_BATCH,
+                      TLY_RECORD_BODY_CHECKED, body, len, ok, sizeof ok - 1);
+}
+
+int tly_ingest_clevertap_routes(struct tly_ingest *ing, struct tly_router *r)
+{
+    return tly_router_add(r, HTTP_POST, "/clevertap/v4", handle_webhook, ing) ? TLY_ENOMEM : 0;
+}
