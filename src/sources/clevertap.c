@@ -11,6 +11,7 @@
 #include "core/json.h"
 #include "core/timeparse.h"
 #include "sources/adapter.h"
+#include "sources/fields.h"
 #include "sources/server.h"
 
 #include <inttypes.h>
@@ -22,8 +23,6 @@ extern const struct tly_adapter tly_server_adapter;
 
 /* The member under which split hangs its items; never sent by CleverTap. */
 #define ITEMS_KEY "\x01tally_items"
-
-static const cJSON empty_object = {.type = cJSON_Object};
 
 /* The server API shape: event_name or event_id at the root, no profiles. */
 static int is_server_shape(const cJSON *root)
@@ -254,38 +253,6 @@ static int clevertap_split(const struct tly_record *rec, struct tly_items *out,
 
 /* ---- map ---- */
 
-/* An optional object member: *out `dflt` when absent or null. */
-static int opt_object(const cJSON *v, const char *field, const cJSON *dflt, const cJSON **out,
-                      struct tly_failure *f)
-{
-    *out = dflt;
-    if (v == NULL || cJSON_IsNull(v))
-        return 0;
-    if (!cJSON_IsObject(v))
-        return tly_fail(f, TLY_FAIL_INVALID_TYPE, field, "%s: expected object, got %s", field,
-                        tly_json_type_name(v));
-    *out = v;
-    return 0;
-}
-
-/* An optional string member: *out NULL when absent, null or empty. */
-static int opt_string(const cJSON *v, const char *field, size_t max, const char **out,
-                      struct tly_failure *f)
-{
-    *out = NULL;
-    if (v == NULL || cJSON_IsNull(v))
-        return 0;
-    if (!cJSON_IsString(v))
-        return tly_fail(f, TLY_FAIL_INVALID_TYPE, field, "%s: expected string, got %s", field,
-                        tly_json_type_name(v));
-    size_t n = strlen(v->valuestring);
-    if (n > max)
-        return tly_fail(f, TLY_FAIL_TOO_LARGE, field, "%s: %zu bytes, at most %zu allowed", field,
-                        n, max);
-    *out = n > 0 ? v->valuestring : NULL;
-    return 0;
-}
-
 static int clevertap_map(const cJSON *item, const struct tly_record *rec, struct tly_event *ev,
                          struct tly_failure *f)
 {
@@ -308,30 +275,30 @@ static int clevertap_map(const cJSON *item, const struct tly_record *rec, struct
     ev->source = rec->source;
     ev->received_at = rec->received_at;
     ev->timestamp = rec->received_at;
-    if (opt_string(cJSON_GetObjectItemCaseSensitive(item, "event_id"), "event_id", TLY_EVENT_ID_MAX,
-                   &ev->event_id, f) != 0 ||
-        opt_string(cJSON_GetObjectItemCaseSensitive(item, "event_name"), "event_name",
-                   TLY_EVENT_NAME_MAX, &ev->event_name, f) != 0)
+    if (tly_opt_string(cJSON_GetObjectItemCaseSensitive(item, "event_id"), "event_id",
+                       TLY_EVENT_ID_MAX, &ev->event_id, f) != 0 ||
+        tly_opt_string(cJSON_GetObjectItemCaseSensitive(item, "event_name"), "event_name",
+                       TLY_EVENT_NAME_MAX, &ev->event_name, f) != 0)
         return -1;
     if (ev->event_id == NULL)
         return tly_fail(f, TLY_FAIL_MISSING_FIELD, "event_id", "event_id: missing or empty");
     if (ev->event_name == NULL)
         return tly_fail(f, TLY_FAIL_MISSING_FIELD, "event_name", "event_name: missing or empty");
-    if (opt_string(cJSON_GetObjectItem(profile, "identity"), "identity", TLY_USER_ID_MAX,
-                   &ev->user_id, f) != 0)
+    if (tly_opt_string(cJSON_GetObjectItem(profile, "identity"), "identity", TLY_USER_ID_MAX,
+                       &ev->user_id, f) != 0)
         return -1;
-    if (ev->user_id == NULL && opt_string(cJSON_GetObjectItem(profile, "objectId"), "objectId",
-                                          TLY_USER_ID_MAX, &ev->user_id, f) != 0)
+    if (ev->user_id == NULL && tly_opt_string(cJSON_GetObjectItem(profile, "objectId"), "objectId",
+                                              TLY_USER_ID_MAX, &ev->user_id, f) != 0)
         return -1;
     if (ev->user_id == NULL)
         return tly_fail(f, TLY_FAIL_MISSING_FIELD, "identity",
                         "identity: required, or objectId when the profile has no identity");
-    if (opt_object(cJSON_GetObjectItem(profile, "event_properties"), "event_properties",
-                   &empty_object, &ev->properties, f) != 0 ||
-        opt_object(cJSON_GetObjectItem(profile, "profileData"), "profileData", NULL, &ev->traits,
-                   f) != 0 ||
-        opt_object(cJSON_GetObjectItem(profile, "systemProfileData"), "systemProfileData", NULL,
-                   &ev->context, f) != 0)
+    if (tly_opt_object(cJSON_GetObjectItem(profile, "event_properties"), "event_properties",
+                       &tly_empty_object, &ev->properties, f) != 0 ||
+        tly_opt_object(cJSON_GetObjectItem(profile, "profileData"), "profileData", NULL,
+                       &ev->traits, f) != 0 ||
+        tly_opt_object(cJSON_GetObjectItem(profile, "systemProfileData"), "systemProfileData", NULL,
+                       &ev->context, f) != 0)
         return -1;
     return 0;
 }

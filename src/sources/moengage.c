@@ -11,6 +11,7 @@
 #include "core/json_scan.h"
 #include "core/timeparse.h"
 #include "sources/adapter.h"
+#include "sources/fields.h"
 #include "sources/server.h"
 
 #include <string.h>
@@ -116,58 +117,6 @@ static const char *const member_names[M_COUNT] = {
     "event_uuid", "event_name",       "event_code",      "event_time",
     "uid",        "event_attributes", "user_attributes", "device_attributes"};
 
-static const cJSON empty_object = {.type = cJSON_Object};
-
-/* The first member of each name (as cJSON_GetObjectItem finds it). */
-static void find_members(const cJSON *ev, const cJSON *m[M_COUNT])
-{
-    memset(m, 0, M_COUNT * sizeof m[0]);
-    const cJSON *c;
-    cJSON_ArrayForEach(c, ev)
-    {
-        if (c->string == NULL)
-            continue;
-        for (int i = 0; i < M_COUNT; i++) {
-            if (m[i] == NULL && strcmp(c->string, member_names[i]) == 0) {
-                m[i] = c;
-                break;
-            }
-        }
-    }
-}
-
-/* An optional string member: *out NULL when absent, null or empty. */
-static int opt_string(const cJSON *v, const char *field, size_t max, const char **out,
-                      struct tly_failure *f)
-{
-    *out = NULL;
-    if (v == NULL || cJSON_IsNull(v))
-        return 0;
-    if (!cJSON_IsString(v))
-        return tly_fail(f, TLY_FAIL_INVALID_TYPE, field, "%s: expected string, got %s", field,
-                        tly_json_type_name(v));
-    size_t n = strlen(v->valuestring);
-    if (n > max)
-        return tly_fail(f, TLY_FAIL_TOO_LARGE, field, "%s: %zu bytes, at most %zu allowed", field,
-                        n, max);
-    *out = n > 0 ? v->valuestring : NULL;
-    return 0;
-}
-
-/* An optional object member: *out `dflt` when absent or null. */
-static int opt_object(const cJSON *v, const char *field, const cJSON *dflt, const cJSON **out,
-                      struct tly_failure *f)
-{
-    *out = dflt;
-    if (v == NULL || cJSON_IsNull(v))
-        return 0;
-    if (!cJSON_IsObject(v))
-        return tly_fail(f, TLY_FAIL_INVALID_TYPE, field, "%s: expected object, got %s", field,
-                        tly_json_type_name(v));
-    *out = v;
-    return 0;
-}
-
 static int map_time(const cJSON *v, int64_t *ts, struct tly_failure *f)
 {
     const char *field = "event_time";
@@ -193,14 +142,14 @@ static int map_time(const cJSON *v, int64_t *ts, struct tly_failure *f)
 static int map_user(const cJSON *m[M_COUNT], const cJSON *user_attrs, const char **user,
                     struct tly_failure *f)
 {
-    if (opt_string(m[M_UID], "uid", TLY_USER_ID_MAX, user, f) != 0)
+    if (tly_opt_string(m[M_UID], "uid", TLY_USER_ID_MAX, user, f) != 0)
         return -1;
     if (*user != NULL)
         return 0;
     const cJSON *v = user_attrs != NULL
                          ? cJSON_GetObjectItemCaseSensitive(user_attrs, "moengage_user_id")
                          : NULL;
-    if (opt_string(v, "user_attributes.moengage_user_id", TLY_USER_ID_MAX, user, f) != 0)
+    if (tly_opt_string(v, "user_attributes.moengage_user_id", TLY_USER_ID_MAX, user, f) != 0)
         return -1;
     if (*user == NULL)
         return tly_fail(f, TLY_FAIL_MISSING_FIELD, "uid",
@@ -217,31 +166,32 @@ static int moengage_map(const cJSON *item, const struct tly_record *rec, struct 
         return tly_fail(f, TLY_FAIL_INVALID_TYPE, "", "expected a MoEngage event object, got %s",
                         tly_json_type_name(item));
     const cJSON *m[M_COUNT];
-    find_members(item, m);
+    tly_find_members(item, member_names, M_COUNT, m);
     ev->kind = TLY_EVENT_TRACK;
     ev->tenant = rec->tenant;
     ev->source = rec->source;
     ev->received_at = rec->received_at;
-    if (opt_string(m[M_UUID], "event_uuid", TLY_EVENT_ID_MAX, &ev->event_id, f) != 0)
+    if (tly_opt_string(m[M_UUID], "event_uuid", TLY_EVENT_ID_MAX, &ev->event_id, f) != 0)
         return -1;
     if (ev->event_id == NULL)
         return tly_fail(f, TLY_FAIL_MISSING_FIELD, "event_uuid",
                         "event_uuid: required field is missing or empty");
     const char *code;
-    if (opt_string(m[M_NAME], "event_name", TLY_EVENT_NAME_MAX, &ev->event_name, f) != 0 ||
-        opt_string(m[M_CODE], "event_code", TLY_EVENT_NAME_MAX, &code, f) != 0)
+    if (tly_opt_string(m[M_NAME], "event_name", TLY_EVENT_NAME_MAX, &ev->event_name, f) != 0 ||
+        tly_opt_string(m[M_CODE], "event_code", TLY_EVENT_NAME_MAX, &code, f) != 0)
         return -1;
     if (ev->event_name == NULL)
         ev->event_name = code;
     if (ev->event_name == NULL)
         return tly_fail(f, TLY_FAIL_MISSING_FIELD, "event_name",
                         "event_name: required, or event_code when the event has no name");
-    if (opt_object(m[M_USER_ATTRS], "user_attributes", NULL, &ev->traits, f) != 0 ||
+    if (tly_opt_object(m[M_USER_ATTRS], "user_attributes", NULL, &ev->traits, f) != 0 ||
         map_user(m, ev->traits, &ev->user_id, f) != 0 ||
         map_time(m[M_TIME], &ev->timestamp, f) != 0)
         return -1;
-    if (opt_object(m[M_ATTRS], "event_attributes", &empty_object, &ev->properties, f) != 0 ||
-        opt_object(m[M_DEVICE], "device_attributes", NULL, &ev->context, f) != 0)
+    if (tly_opt_object(m[M_ATTRS], "event_attributes", &tly_empty_object, &ev->properties, f) !=
+            0 ||
+        tly_opt_object(m[M_DEVICE], "device_attributes", NULL, &ev->context, f) != 0)
         return -1;
     return 0;
 }

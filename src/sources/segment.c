@@ -11,6 +11,7 @@
 #include "core/json_scan.h"
 #include "core/timeparse.h"
 #include "sources/adapter.h"
+#include "sources/fields.h"
 #include "sources/server.h"
 
 #include <string.h>
@@ -277,70 +278,6 @@ static const char *const member_names[M_COUNT] = {
     "messageId", "timestamp", "originalTimestamp", "properties", "context",
     "traits",    "groupId",   "previousId"};
 
-static const cJSON empty_object = {.type = cJSON_Object};
-
-/* The first member of each name (as cJSON_GetObjectItem finds it). */
-static void find_members(const cJSON *ev, const cJSON *m[M_COUNT])
-{
-    memset(m, 0, M_COUNT * sizeof m[0]);
-    const cJSON *c;
-    cJSON_ArrayForEach(c, ev)
-    {
-        if (c->string == NULL)
-            continue;
-        for (int i = 0; i < M_COUNT; i++) {
-            if (m[i] == NULL && strcmp(c->string, member_names[i]) == 0) {
-                m[i] = c;
-                break;
-            }
-        }
-    }
-}
-
-/* An optional string member: *out NULL when absent, null or empty. */
-static int opt_string(const cJSON *v, const char *field, size_t max, const char **out,
-                      struct tly_failure *f)
-{
-    *out = NULL;
-    if (v == NULL || cJSON_IsNull(v))
-        return 0;
-    if (!cJSON_IsString(v))
-        return tly_fail(f, TLY_FAIL_INVALID_TYPE, field, "%s: expected string, got %s", field,
-                        tly_json_type_name(v));
-    size_t n = strlen(v->valuestring);
-    if (n > max)
-        return tly_fail(f, TLY_FAIL_TOO_LARGE, field, "%s: %zu bytes, at most %zu allowed", field,
-                        n, max);
-    *out = n > 0 ? v->valuestring : NULL;
-    return 0;
-}
-
-/* A required string member. */
-static int req_string(const cJSON *v, const char *field, size_t max, const char **out,
-                      struct tly_failure *f)
-{
-    if (opt_string(v, field, max, out, f) != 0)
-        return -1;
-    if (*out == NULL)
-        return tly_fail(f, TLY_FAIL_MISSING_FIELD, field, "%s: required field is missing or empty",
-                        field);
-    return 0;
-}
-
-/* An optional object member: *out `dflt` when absent or null. */
-static int opt_object(const cJSON *v, const char *field, const cJSON *dflt, const cJSON **out,
-                      struct tly_failure *f)
-{
-    *out = dflt;
-    if (v == NULL || cJSON_IsNull(v))
-        return 0;
-    if (!cJSON_IsObject(v))
-        return tly_fail(f, TLY_FAIL_INVALID_TYPE, field, "%s: expected object, got %s", field,
-                        tly_json_type_name(v));
-    *out = v;
-    return 0;
-}
-
 /* UTF-8 characters in `s` (bytes that do not continue a sequence). */
 static size_t utf8_chars(const char *s)
 {
@@ -379,15 +316,15 @@ static int map_time(const cJSON *m[M_COUNT], int64_t received_at, int64_t *ts,
 static int map_common(const cJSON *m[M_COUNT], const struct tly_record *rec, struct tly_event *ev,
                       struct tly_failure *f)
 {
-    if (req_string(m[M_MSGID], "messageId", TLY_EVENT_ID_MAX, &ev->event_id, f) != 0)
+    if (tly_req_string(m[M_MSGID], "messageId", TLY_EVENT_ID_MAX, &ev->event_id, f) != 0)
         return -1;
     if (utf8_chars(ev->event_id) > TLY_SEGMENT_MESSAGE_ID_MAX)
         return tly_fail(f, TLY_FAIL_TOO_LARGE, "messageId",
                         "messageId: %zu characters, at most %d allowed", utf8_chars(ev->event_id),
                         TLY_SEGMENT_MESSAGE_ID_MAX);
     const char *anon;
-    if (opt_string(m[M_USER], "userId", TLY_USER_ID_MAX, &ev->user_id, f) != 0 ||
-        opt_string(m[M_ANON], "anonymousId", TLY_USER_ID_MAX, &anon, f) != 0)
+    if (tly_opt_string(m[M_USER], "userId", TLY_USER_ID_MAX, &ev->user_id, f) != 0 ||
+        tly_opt_string(m[M_ANON], "anonymousId", TLY_USER_ID_MAX, &anon, f) != 0)
         return -1;
     if (ev->user_id == NULL)
         ev->user_id = anon;
@@ -396,8 +333,8 @@ static int map_common(const cJSON *m[M_COUNT], const struct tly_record *rec, str
                         "userId: required, or anonymousId when the user is not known");
     if (map_time(m, rec->received_at, &ev->timestamp, f) != 0)
         return -1;
-    if (opt_object(m[M_PROPS], "properties", &empty_object, &ev->properties, f) != 0 ||
-        opt_object(m[M_CTX], "context", NULL, &ev->context, f) != 0)
+    if (tly_opt_object(m[M_PROPS], "properties", &tly_empty_object, &ev->properties, f) != 0 ||
+        tly_opt_object(m[M_CTX], "context", NULL, &ev->context, f) != 0)
         return -1;
     return 0;
 }
@@ -409,7 +346,7 @@ static int call_type(const cJSON *m[M_COUNT], const struct tly_record *rec, cons
     *type = rec->source == TLY_SOURCE_TRACK && rec->kind != TLY_KIND_BATCH ? meta_type(rec) : NULL;
     if (*type != NULL)
         return 0;
-    return req_string(m[M_TYPE], "type", 64, type, f);
+    return tly_req_string(m[M_TYPE], "type", 64, type, f);
 }
 
 static int segment_map(const cJSON *item, const struct tly_record *rec, struct tly_event *ev,
@@ -420,7 +357,7 @@ static int segment_map(const cJSON *item, const struct tly_record *rec, struct t
         return tly_fail(f, TLY_FAIL_INVALID_TYPE, "", "expected a Segment event object, got %s",
                         tly_json_type_name(item));
     const cJSON *m[M_COUNT];
-    find_members(item, m);
+    tly_find_members(item, member_names, M_COUNT, m);
     const char *type;
     if (call_type(m, rec, &type, f) != 0)
         return -1;
@@ -430,23 +367,23 @@ static int segment_map(const cJSON *item, const struct tly_record *rec, struct t
     ev->kind = TLY_EVENT_TRACK;
     ev->event_name = type;
     if (strcmp(type, "track") == 0) {
-        if (req_string(m[M_EVENT], "event", TLY_EVENT_NAME_MAX, &ev->event_name, f) != 0)
+        if (tly_req_string(m[M_EVENT], "event", TLY_EVENT_NAME_MAX, &ev->event_name, f) != 0)
             return -1;
     } else if (strcmp(type, "page") == 0 || strcmp(type, "screen") == 0) {
-        if (opt_string(m[M_NAME], "name", TLY_EVENT_NAME_MAX, &ev->event_name, f) != 0)
+        if (tly_opt_string(m[M_NAME], "name", TLY_EVENT_NAME_MAX, &ev->event_name, f) != 0)
             return -1;
         if (ev->event_name == NULL)
             ev->event_name = type[0] == 'p' ? "Page Viewed" : "Screen Viewed";
     } else if (strcmp(type, "identify") == 0 || strcmp(type, "group") == 0) {
         ev->kind = TLY_EVENT_PROFILE;
-        if (opt_object(m[M_TRAITS], "traits", &empty_object, &ev->traits, f) != 0)
+        if (tly_opt_object(m[M_TRAITS], "traits", &tly_empty_object, &ev->traits, f) != 0)
             return -1;
         if (type[0] == 'g' &&
-            req_string(m[M_GROUP], "groupId", TLY_USER_ID_MAX, &ev->group_id, f) != 0)
+            tly_req_string(m[M_GROUP], "groupId", TLY_USER_ID_MAX, &ev->group_id, f) != 0)
             return -1;
     } else if (strcmp(type, "alias") == 0) {
         ev->kind = TLY_EVENT_ALIAS;
-        if (req_string(m[M_PREV], "previousId", TLY_USER_ID_MAX, &ev->previous_id, f) != 0)
+        if (tly_req_string(m[M_PREV], "previousId", TLY_USER_ID_MAX, &ev->previous_id, f) != 0)
             return -1;
     } else {
         return tly_fail(f, TLY_FAIL_UNKNOWN_TYPE, "type",

@@ -10,6 +10,7 @@
 #include "core/json.h"
 #include "core/timeparse.h"
 #include "sources/adapter.h"
+#include "sources/fields.h"
 #include "sources/server.h"
 
 #include <openssl/crypto.h>
@@ -92,26 +93,6 @@ static int webengage_split(const struct tly_record *rec, struct tly_items *out,
 
 /* ---- map ---- */
 
-static const cJSON empty_object = {.type = cJSON_Object};
-
-/* An optional string member: *out NULL when absent, null or empty. */
-static int opt_string(const cJSON *v, const char *field, size_t max, const char **out,
-                      struct tly_failure *f)
-{
-    *out = NULL;
-    if (v == NULL || cJSON_IsNull(v))
-        return 0;
-    if (!cJSON_IsString(v))
-        return tly_fail(f, TLY_FAIL_INVALID_TYPE, field, "%s: expected string, got %s", field,
-                        tly_json_type_name(v));
-    size_t n = strlen(v->valuestring);
-    if (n > max)
-        return tly_fail(f, TLY_FAIL_TOO_LARGE, field, "%s: %zu bytes, at most %zu allowed", field,
-                        n, max);
-    *out = n > 0 ? v->valuestring : NULL;
-    return 0;
-}
-
 static const cJSON *member(const cJSON *o, const char *name)
 {
     return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, name) : NULL;
@@ -121,7 +102,7 @@ static int map_user(const cJSON *item, const char **user, struct tly_failure *f)
 {
     static const char *const fields[] = {"user_id", "cuid", "luid", "anonymous_id"};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-        if (opt_string(member(item, fields[i]), fields[i], TLY_USER_ID_MAX, user, f) != 0)
+        if (tly_opt_string(member(item, fields[i]), fields[i], TLY_USER_ID_MAX, user, f) != 0)
             return -1;
         if (*user != NULL)
             return 0;
@@ -169,17 +150,17 @@ static int webengage_map(const cJSON *item, const struct tly_record *rec, struct
     ev->tenant = rec->tenant;
     ev->source = TLY_SOURCE_WEBENGAGE;
     ev->received_at = rec->received_at;
-    if (opt_string(member(meta, "request_id"), "x-request-id", TLY_EVENT_ID_MAX, &ev->event_id,
-                   f) != 0)
+    if (tly_opt_string(member(meta, "request_id"), "x-request-id", TLY_EVENT_ID_MAX, &ev->event_id,
+                       f) != 0)
         return -1;
     if (ev->event_id == NULL)
         return tly_fail(f, TLY_FAIL_MISSING_FIELD, "x-request-id",
                         "x-request-id: the request carried no id");
-    if (opt_string(member(meta, "event_type"), "eventType", TLY_EVENT_NAME_MAX, &ev->event_name,
-                   f) != 0)
+    if (tly_opt_string(member(meta, "event_type"), "eventType", TLY_EVENT_NAME_MAX, &ev->event_name,
+                       f) != 0)
         return -1;
-    if (ev->event_name == NULL && opt_string(member(item, "event_name"), "event_name",
-                                             TLY_EVENT_NAME_MAX, &ev->event_name, f) != 0)
+    if (ev->event_name == NULL && tly_opt_string(member(item, "event_name"), "event_name",
+                                                 TLY_EVENT_NAME_MAX, &ev->event_name, f) != 0)
         return -1;
     if (ev->event_name == NULL)
         return tly_fail(f, TLY_FAIL_MISSING_FIELD, "eventType",
@@ -189,7 +170,7 @@ static int webengage_map(const cJSON *item, const struct tly_record *rec, struct
         return -1;
     const cJSON *data = member(item, "event_data");
     if (data == NULL || cJSON_IsNull(data))
-        data = &empty_object;
+        data = &tly_empty_object;
     else if (!cJSON_IsObject(data))
         return tly_fail(f, TLY_FAIL_INVALID_TYPE, "event_data",
                         "event_data: expected object, got %s", tly_json_type_name(data));
