@@ -17,6 +17,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "fixture_file.h"
+
 #include "core/buf.h"
 #include "core/json.h"
 #include "pipeline/lookup.h"
@@ -35,24 +37,9 @@ static const char *const fixtures[] = {
     "alias", "array", "unknown-type", "bad-items", "batch",          "call-track", "call-identify",
 };
 
-/* The whole file, NUL-terminated; malloc'd (the caller frees it). */
 static char *read_file(const char *name, const char *suffix, size_t *len)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/segment/%s%s", TALLY_FIXTURES, name, suffix);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    assert_non_null(s);
-    assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    s[n] = '\0';
-    *len = (size_t)n;
-    return s;
+    return read_fixture("segment", name, suffix, len);
 }
 
 /* The record ingest appends for `endpoint`; meta is static text. */
