@@ -32,6 +32,8 @@ const char *tly_strerror(int code)
         return "already exists";
     case TLY_EFAILED:
         return "in error state";
+    case TLY_ECONFLICT:
+        return "conflicts with the current state";
     }
     return "unknown error";
 }

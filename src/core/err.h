@@ -12,16 +12,17 @@
 
 enum {
     TLY_OK = 0,
-    TLY_ENOMEM = -1,   /* allocation failed */
-    TLY_EINVAL = -2,   /* malformed input; see struct tly_error for what and where */
-    TLY_EIO = -3,      /* an I/O call failed; errno-derived detail in the log line */
-    TLY_EBUSY = -4,    /* bounded queue full: try again later */
-    TLY_ENOENT = -5,   /* no such thing */
-    TLY_ETOOBIG = -6,  /* input over a configured limit */
-    TLY_ECORRUPT = -7, /* stored data failed its checksum or framing */
-    TLY_ESTOPPED = -8, /* component is shutting down */
-    TLY_EEXIST = -9,   /* already exists */
-    TLY_EFAILED = -10, /* component is in its error state (see its module comment) */
+    TLY_ENOMEM = -1,     /* allocation failed */
+    TLY_EINVAL = -2,     /* malformed input; see struct tly_error for what and where */
+    TLY_EIO = -3,        /* an I/O call failed; errno-derived detail in the log line */
+    TLY_EBUSY = -4,      /* bounded queue full: try again later */
+    TLY_ENOENT = -5,     /* no such thing */
+    TLY_ETOOBIG = -6,    /* input over a configured limit */
+    TLY_ECORRUPT = -7,   /* stored data failed its checksum or framing */
+    TLY_ESTOPPED = -8,   /* component is shutting down */
+    TLY_EEXIST = -9,     /* already exists */
+    TLY_EFAILED = -10,   /* component is in its error state (see its module comment) */
+    TLY_ECONFLICT = -11, /* the change conflicts with the current state */
 };
 
 /* A human-readable reason for input rejected with TLY_EINVAL or TLY_ETOOBIG.
