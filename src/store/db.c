@@ -136,6 +136,26 @@ static const char *const migrations[] = {
     "  secret TEXT NOT NULL,"
     "  updated_at INTEGER NOT NULL,"
     "  PRIMARY KEY (tenant_id, source)) WITHOUT ROWID;",
+
+    /* 6: campaign definitions and acceptances. `uid` is random and fixed
+     * when a campaign is created, so that a campaign deleted and created
+     * again under the same id is told apart from the first (reward ids
+     * derive from it). `definition` is the canonical JSON
+     * (tly_campaign_to_json). */
+    "CREATE TABLE campaigns ("
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id),"
+    "  id TEXT NOT NULL,"
+    "  uid INTEGER NOT NULL,"
+    "  definition TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (tenant_id, id)) WITHOUT ROWID;"
+    "CREATE TABLE campaign_accepts ("
+    "  tenant_id INTEGER NOT NULL,"
+    "  campaign_id TEXT NOT NULL,"
+    "  user_id TEXT NOT NULL,"
+    "  accepted_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (tenant_id, campaign_id, user_id)) WITHOUT ROWID;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
