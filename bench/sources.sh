@@ -12,9 +12,11 @@
 #                  into items, each item mapped to a canonical event (what
 #                  the pipeline does before validation and storage);
 #   ingest check   the check ingest runs on the body before appending it.
-# Each figure is also given relative to the server adapter's, measured in
-# the same run. Every item must map, else the run is invalid (exit 1).
-# "cpu %" below 95 means other work took the core for part of the run.
+# Each is given as events/s over wall time and per second of CPU time the
+# process got (steadier on a shared machine), and relative to the server
+# adapter's, measured in the same run. Every item must map, else the run is
+# invalid (exit 1). "cpu %" below 95 means other work took the core for part
+# of the run. The load average before the run is printed for the same reason.
 #
 # Env: SECONDS_PER_RUN=1 (each source, each round) ROUNDS=3 (median printed)
 # Total time is about 12 * ROUNDS * SECONDS_PER_RUN plus the build.
@@ -41,6 +43,7 @@ cmake --build "$build" -j "$(nproc)" --target sources_bench >/dev/null
 cpu=$(sed -n 's/^model name[[:space:]]*: *//p' /proc/cpuinfo | head -1)
 echo
 echo "== tally sources: $(nproc) cores (${cpu:-unknown CPU}), $(date -u +%FT%TZ), checkout $(git -C "$root" describe --always --dirty 2>/dev/null || echo '?') =="
+echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "command: SECONDS_PER_RUN=$SECONDS_PER_RUN ROUNDS=$ROUNDS bench/sources.sh"
 echo
 cd "$root"

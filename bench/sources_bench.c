@@ -20,8 +20,10 @@
  *
  * Each source is timed for SECONDS of wall time, ROUNDS times (sources in
  * turn within a round, so a slow spell of a shared machine touches all of
- * them); the median round is printed, with the CPU time the process got
- * in it as a share of the wall time.
+ * them). Printed per source: events/s over wall time and per second of
+ * CPU time the process got (steadier on a shared machine), each relative to
+ * the server adapter's in CPU terms, of the round with the median CPU rate,
+ * and that round's CPU time as a share of its wall time.
  *
  * Usage: sources_bench FIXTURES_DIR [SECONDS [ROUNDS]]   (1 and 3)
  */
@@ -359,11 +361,19 @@ static double rate(const struct run *r)
     return r->wall > 0 ? (double)r->events / r->wall : 0;
 }
 
-/* The round with the median events/s of `n` runs (sorted in place). */
+/* Events per second of CPU time the process got: steadier than `rate` on a
+ * machine shared with other work. */
+static double cpu_rate(const struct run *r)
+{
+    return r->cpu > 0 ? (double)r->events / r->cpu : 0;
+}
+
+/* The round with the median events per CPU second of `n` runs (sorted in
+ * place). */
 static const struct run *median(struct run *runs, int n)
 {
     for (int i = 1; i < n; i++)
-        for (int j = i; j > 0 && rate(&runs[j - 1]) > rate(&runs[j]); j--) {
+        for (int j = i; j > 0 && cpu_rate(&runs[j - 1]) > cpu_rate(&runs[j]); j--) {
             struct run t = runs[j];
             runs[j] = runs[j - 1];
             runs[j - 1] = t;
@@ -445,27 +455,31 @@ int main(int argc, char **argv)
            "validation;\ningest check = what ingest runs on the body before appending it. "
            "Median of %d rounds of %.2g s each, one thread.\n\n",
            rounds, seconds);
-    printf("%-10s %6s %9s %14s %8s %5s %14s %8s %5s\n", "source", "events", "bytes", "split+map",
-           "vs", "cpu", "ingest check", "vs", "cpu");
-    printf("%-10s %6s %9s %14s %8s %5s %14s %8s %5s\n", "", "/record", "/event", "events/s",
-           "server", "%", "events/s", "server", "%");
+    printf("%-26s%-37s%s\n", "", "split+map ----------------------",
+           "ingest check -------------------");
+    printf("%-10s %6s %6s  %11s %11s %6s %4s  %11s %11s %6s %4s\n", "source", "events", "bytes",
+           "events/s", "per CPU s", "vs", "cpu", "events/s", "per CPU s", "vs", "cpu");
+    printf("%-10s %6s %6s  %11s %11s %6s %4s  %11s %11s %6s %4s\n", "", "/rec", "/event", "", "",
+           "server", "%", "", "", "server", "%");
     double base[2] = {0, 0};
     for (size_t i = 0; i < NCASES; i++) {
-        const struct run *m[2] = {median(runs[i][0], rounds), median(runs[i][1], rounds)};
-        char e[2][32];
-        if (i == 0) {
-            base[0] = rate(m[0]);
-            base[1] = rate(m[1]);
+        printf("%-10s %6zu %6.0f", cases[i].name, built[i].events,
+               (double)built[i].body_len / (double)built[i].events);
+        for (int k = 0; k < 2; k++) {
+            const struct run *m = median(runs[i][k], rounds);
+            char w[32], c[32];
+            if (i == 0)
+                base[k] = cpu_rate(m);
+            printf("  %11s %11s %5.2fx %4.0f", thousands(rate(m), w, sizeof w),
+                   thousands(cpu_rate(m), c, sizeof c), cpu_rate(m) / base[k],
+                   m->cpu / m->wall * 100);
         }
-        printf("%-10s %6zu %9.0f %14s %7.2fx %5.0f %14s %7.2fx %5.0f\n", cases[i].name,
-               built[i].events, (double)built[i].body_len / (double)built[i].events,
-               thousands(rate(m[0]), e[0], sizeof e[0]), rate(m[0]) / base[0],
-               m[0]->cpu / m[0]->wall * 100, thousands(rate(m[1]), e[1], sizeof e[1]),
-               rate(m[1]) / base[1], m[1]->cpu / m[1]->wall * 100);
+        printf("\n");
     }
-    printf("\n\"cpu %%\" is the CPU time the process got over the wall time of that run: "
-           "under 95 means\nthe machine was busy with other work and that figure "
-           "understates the adapter.\n");
+    printf("\n\"events/s\" is over wall time, \"per CPU s\" over the CPU time the process got, "
+           "\"vs server\"\ncompares the latter; \"cpu %%\" is CPU over wall time: under 95 "
+           "means other work took\nthe core for part of the run and events/s understates the "
+           "adapter.\n");
     for (size_t i = 0; i < NCASES; i++) {
         cJSON_free(built[i].body);
         cJSON_free(built[i].meta);
