@@ -65,7 +65,7 @@ here and only here if the project decides otherwise):
 """
 
 import datetime
-import json
+import functools
 from zoneinfo import ZoneInfo
 
 UTC = datetime.timezone.utc
@@ -100,6 +100,7 @@ def local_date(ms, tz):
     return (EPOCH + datetime.timedelta(milliseconds=ms)).astimezone(tz).date()
 
 
+@functools.lru_cache(maxsize=None)
 def day_start(date, tz):
     """The first instant (ms) whose local date in tz is `date`."""
     dt = datetime.datetime(date.year, date.month, date.day, tzinfo=tz)  # fold=0
@@ -110,6 +111,7 @@ def day_start(date, tz):
     return ms
 
 
+@functools.lru_cache(maxsize=1 << 16)  # the same `at` is asked for every user
 def window_of(window, tz, ms):
     """(start, end) ms of the calendar window containing ms; end exclusive."""
     d = local_date(ms, tz)
@@ -286,7 +288,7 @@ class UserState:
         self.values = new_values(campaign)  # window: campaign
         self.windows = {}              # calendar: start ms -> {"values", "completed", "end"}
         self.rewards = []              # [{"completion", "event_id"}]
-        self.trace = []                # what happened, for failure reports
+        self.trace = []                # (event_id, name, ts, values) | completion n
 
     def status(self):
         return "completed" if self.done else "in-progress" if self.seen else "pristine"
@@ -343,7 +345,9 @@ class Reference:
                     all(where_holds(w, ev["properties"]) for w in a["where"])]
         if not matching:
             return
-        st = self.state.setdefault((c.id, user), UserState(c))
+        st = self.state.get((c.id, user))
+        if st is None:
+            st = self.state[(c.id, user)] = UserState(c)
         if st.done:
             return
         st.seen = True
@@ -351,8 +355,10 @@ class Reference:
             values, win = st.values, None
         else:
             start, end = window_of(c.window, c.tz, ts)
-            win = st.windows.setdefault(start, {"values": new_values(c), "completed": False,
-                                                "end": end})
+            win = st.windows.get(start)
+            if win is None:
+                win = st.windows[start] = {"values": new_values(c), "completed": False,
+                                           "end": end}
             values = win["values"]
         for a in matching:
             m, aid = a["measure"], a["id"]
@@ -368,25 +374,22 @@ class Reference:
                     values[aid].add(value_key(v))
             else:  # streak
                 values[aid].add(period_number(a["period"], c.tz, ts))
-        st.trace.append("%s %s ts=%s -> %s" % (ev["event_id"], ev["event_name"], iso(ts),
-                                               self._values_text(c, values)))
+        now = [value_of(a, values[a["id"]]) for a in c.activities]
+        st.trace.append((ev["event_id"], ev["event_name"], ts, now))
         if win is not None and win["completed"]:
             return
-        met = [value_of(a, values[a["id"]]) >= a["target"] for a in c.activities]
+        met = [v >= a["target"] for v, a in zip(now, c.activities)]
         if not (any(met) if c.complete_any else all(met)):
             return
         st.completions += 1
         st.rewards.append({"completion": st.completions, "event_id": ev["event_id"]})
-        st.trace.append("  completion %d" % st.completions)
+        st.trace.append(st.completions)
         if win is not None:
             win["completed"] = True
         else:
             st.values = new_values(c)
         if c.max_completions and st.completions >= c.max_completions:
             st.done = True
-
-    def _values_text(self, c, values):
-        return ",".join("%s=%s" % (a["id"], value_of(a, values[a["id"]])) for a in c.activities)
 
     # ------------------------------------------------------- answers ---
 
@@ -462,9 +465,18 @@ class Reference:
         return rows
 
     def trace(self, campaign_id, user):
+        """What the campaign saw of the user's events, as text lines."""
         st = self.state.get((campaign_id, user))
-        return st.trace if st else []
+        c = self.campaigns[campaign_id]
+        lines = []
+        for x in st.trace if st else ():
+            if isinstance(x, int):
+                lines.append("  -> completion %d" % x)
+            else:
+                eid, name, ts, vals = x
+                w = "" if c.window == "campaign" else " window %s" % iso(
+                    window_of(c.window, c.tz, ts)[0])
+                lines.append("%s %s ts=%s%s: %s" % (eid, name, iso(ts), w, ", ".join(
+                    "%s=%s" % (a["id"], v) for a, v in zip(c.activities, vals))))
+        return lines
 
-
-def definitions_json(defs):
-    return json.dumps(defs, indent=1, sort_keys=True)
