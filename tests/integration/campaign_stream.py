@@ -557,8 +557,10 @@ def query_times(now):
     """The `at`s progress is compared at: now, recent days, around each
     DST change of the last year, around a month start, and far back."""
     ats = [now, now - DAY, now - 6 * DAY, now - 13 * DAY]
-    for _, t in dst_changes(now)[-3:]:
-        ats.append(t)
+    latest = {}
+    for zone, t in dst_changes(now):  # the latest change of each DST zone
+        latest[zone] = max(t, latest.get(zone, t))
+    ats += sorted(latest.values())
     months = month_starts(now)
     if months:
         ats += [months[-1] - 3600000, months[-1] + 3600000]
