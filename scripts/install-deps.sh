@@ -18,6 +18,7 @@ packages=(
   libuv1-dev node-llhttp libcjson-dev libsqlite3-dev libssl-dev
   libcurl4-openssl-dev libcmocka-dev
   python3 sqlite3 wrk curl
+  tzdata # /usr/share/zoneinfo: campaign time zones (absent from minimal images)
 )
 if [ "$with_test_js" -eq 1 ]; then
   packages+=(nodejs)

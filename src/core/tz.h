@@ -20,6 +20,7 @@
 
 #include "core/err.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum tly_period { TLY_PERIOD_DAY = 1, TLY_PERIOD_WEEK, TLY_PERIOD_MONTH };
@@ -28,8 +29,15 @@ struct tly_tz; /* opaque, immutable */
 
 /* Loads zone `name` (letters, digits, '/', '_', '-', '+'; no "..", no
  * leading '/'). 0; TLY_ENOENT (unknown zone) or TLY_EINVAL (bad name or
- * unusable file) with `err` saying which; TLY_ENOMEM. */
+ * unusable file) with `err` saying which; TLY_ENOMEM; TLY_EIO when the file
+ * exists but cannot be read. *out is owned by the caller (tly_tz_free). */
 int tly_tz_load(const char *name, struct tly_tz **out, struct tly_error *err);
+/* Reads a zone from the `len` bytes of a TZif file at `data` (borrowed; not
+ * NUL-terminated); `name` is copied as the zone's name. 0 with *out owned by
+ * the caller; TLY_EINVAL (what is wrong and at which byte) or TLY_ENOMEM.
+ * tly_tz_load reads the file and calls this. */
+int tly_tz_parse(const void *data, size_t len, const char *name, struct tly_tz **out,
+                 struct tly_error *err);
 void tly_tz_free(struct tly_tz *tz);
 const char *tly_tz_name(const struct tly_tz *tz);
 
