@@ -531,6 +531,9 @@ def webengage_adapter_seeds():
     seeds["meta-not-object"] = b"\x00\x03[1]" + b'{"user_id":"u"}'
     seeds["body-array"] = b"\x00\x00[{}]"
     seeds["not-json"] = b"\x00\x00{\"event_data\":"
+    return seeds
+
+
 CLEVERTAP_FIXTURES = os.path.join(HERE, "..", "fixtures", "clevertap")
 
 
