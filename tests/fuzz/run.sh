@@ -53,6 +53,7 @@ max_len_for() {
     fuzz_timestamp) echo 64 ;;
     fuzz_log_record) echo 65536 ;;
     fuzz_log_recovery) echo 65536 ;;
+    fuzz_tzif) echo 16384 ;; # real zone files are 0.1-4 KB
     *) echo 4096 ;;
   esac
 }
