@@ -25,6 +25,10 @@ Input formats (see the comment at the top of each fuzz_*.c):
   fuzz_clevertap_adapter  byte 0 = receive time shift in days, then the body.
                      Seeds: every body of tests/fixtures/clevertap.
   fuzz_campaign      a campaign definition (the body of POST /v1/campaigns).
+  fuzz_tzif          the bytes of a TZif file. Seeds: the zone files of
+                     tests/fixtures/tzif (copies of tzdata's), and made-up
+                     files for what they lack (version 1, footer forms,
+                     broken counts).
   fuzz_log_recovery  byte 0 = shape (bit 0: valid records first, bits 1-2:
                      how many, bit 3: an earlier quarantine file exists, bits
                      4-7 all set: a ~1 MiB first record), then the segment
@@ -651,6 +655,59 @@ def campaign_seeds():
     return seeds
 
 
+TZIF_FIXTURES = os.path.join(HERE, "..", "fixtures", "tzif")
+
+
+def tzif(version, times=(), types=((0, 0, 0),), chars=b"UTC\0", footer=b"", leaps=()):
+    """A TZif file: `times` as (instant, type index), `types` as (utoff,
+    isdst, abbreviation index), `leaps` as (instant, correction); version 0
+    has only the 32-bit block."""
+    def block(tsize):
+        # The 32-bit block holds the instants that fit in 32 bits.
+        ts = [x for x in times if tsize == 8 or -(1 << 31) <= x[0] < (1 << 31)]
+        head = b"TZif" + version + b"\0" * 15 + struct.pack(
+            ">6I", 0, 0, len(leaps), len(ts), len(types), len(chars))
+        fmt = ">q" if tsize == 8 else ">i"
+        body = b"".join(struct.pack(fmt, t) for t, _ in ts)
+        body += bytes(i for _, i in ts)
+        body += b"".join(struct.pack(">iBB", *ty) for ty in types)
+        body += chars
+        body += b"".join(struct.pack(fmt + "i", t, c) for t, c in leaps)
+        return head + body
+    if version == b"\0":
+        return block(4)
+    return block(4) + block(8) + b"\n" + footer + b"\n"
+
+
+def tzif_seeds():
+    seeds = {}
+    for name in sorted(os.listdir(TZIF_FIXTURES)):
+        with open(os.path.join(TZIF_FIXTURES, name), "rb") as f:
+            seeds["zone-" + name] = f.read()
+    two = ((3600, 0, 0), (7200, 1, 4))
+    chars = b"CET\0CEST\0"
+    changes = ((1711846800, 1), (1729990800, 0))
+    seeds["v1-no-footer"] = tzif(b"\0", changes, two, chars)
+    seeds["v2-empty-footer"] = tzif(b"2", changes, two, chars)
+    seeds["v3-negative-hours"] = tzif(b"3", changes, two, chars,
+                                      b"<-02>2<-01>,M3.5.0/-1,M10.5.0/0")
+    seeds["v3-over-24-hours"] = tzif(b"3", changes, two, chars, b"AAA0BBB,M3.1.0/50,J300/167")
+    seeds["julian-rules"] = tzif(b"2", changes, two, chars, b"AAA0BBB,J60/0,59/-1:30")
+    seeds["dst-all-year"] = tzif(b"3", (), two, chars, b"EST5EDT,0/0,J365/25")
+    seeds["default-dst-rule"] = tzif(b"2", (), two, chars, b"EST5EDT")
+    seeds["quoted-names"] = tzif(b"2", (), two, chars, b"<+1245>-12:45<+1345>,M9.5.0/2:45,M4.1.0/3:45")
+    seeds["v4"] = tzif(b"4", changes, two, chars, b"CET-1CEST,M3.5.0,M10.5.0/3")
+    seeds["offset-out-of-range"] = tzif(b"2", (), ((93600, 0, 0),), chars, b"")
+    seeds["times-descending"] = tzif(b"2", changes[::-1], two, chars, b"")
+    seeds["leap-seconds"] = tzif(b"2", changes, two, chars, b"", ((78796800, 1),))
+    seeds["far-times"] = tzif(b"2", ((-(1 << 52), 1), (1 << 52, 0)), two, chars,
+                              b"CET-1CEST,M3.5.0,M10.5.0/3")
+    seeds["too-far-times"] = tzif(b"2", ((-(1 << 59), 1), (1 << 59, 0)), two, chars, b"")
+    seeds["truncated"] = seeds["zone-Europe_Berlin"][:1000]
+    seeds["no-footer-newline"] = seeds["zone-Europe_Berlin"][:-1]
+    return seeds
+
+
 TARGETS = {
     "fuzz_http1": http1_seeds,
     "fuzz_server_event": server_event_seeds,
@@ -664,6 +721,7 @@ TARGETS = {
     "fuzz_webengage_adapter": webengage_adapter_seeds,
     "fuzz_clevertap_adapter": clevertap_adapter_seeds,
     "fuzz_campaign": campaign_seeds,
+    "fuzz_tzif": tzif_seeds,
 }
 
 

@@ -55,6 +55,7 @@ max_len_for() {
     fuzz_campaign) echo 66000 ;; # past TLY_CAMPAIGN_JSON_MAX (65536)
     fuzz_log_record) echo 65536 ;;
     fuzz_log_recovery) echo 65536 ;;
+    fuzz_tzif) echo 16384 ;; # real zone files are 0.1-4 KB
     *) echo 4096 ;;
   esac
 }
