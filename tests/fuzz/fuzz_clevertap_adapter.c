@@ -140,7 +140,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t i = 0; i < items.n; i++) {
             struct tly_event ev;
             memset(&f, 'x', sizeof f);
-            if (a->map(items.item[i], &rec, &ev, &f) != 0)
+            if (a->map(items.item[i], &rec, NULL, &ev, &f) != 0)
                 check_failure(&f);
             else
                 check_event(a, items.item[i], &rec, &ev);

@@ -122,7 +122,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(items.n == 1);
         struct tly_event ev;
         memset(&f, 'x', sizeof f);
-        if (a->map(items.item[0], &rec, &ev, &f) != 0)
+        if (a->map(items.item[0], &rec, NULL, &ev, &f) != 0)
             check_failure(&f);
         else
             check_event(a, items.item[0], &rec, &ev);
