@@ -9,6 +9,7 @@
 #include "sources/settings.h"
 #include "core/json.h"
 #include "core/json_pointer.h"
+#include "core/utf8.h"
 #include "log/record.h"
 #include "sources/server.h"
 #include "sources/webengage.h"
@@ -164,6 +165,8 @@ static int parse_mapping(const cJSON *v, cJSON *out, struct tly_error *err)
                                  field);
         if (tly_json_pointer_check(c->valuestring, strlen(c->valuestring), field, err) != 0)
             return TLY_EINVAL;
+        if (!tly_utf8_valid(c->valuestring, strlen(c->valuestring)))
+            return tly_error_set(err, TLY_EINVAL, field, "%s: not UTF-8", field);
         if (cJSON_AddStringToObject(m, c->string, c->valuestring) == NULL)
             return oom(err);
     }
@@ -191,10 +194,15 @@ static int parse_targets(const cJSON *v, cJSON *out, struct tly_error *err)
                                  "target_names: a targetId of 1 to 64 bytes");
         if (cJSON_GetObjectItemCaseSensitive(t, c->string) != NULL)
             return tly_error_set(err, TLY_EINVAL, field, "%s: given twice", field);
+        if (!tly_utf8_valid(c->string, strlen(c->string)))
+            return tly_error_set(err, TLY_EINVAL, "target_names",
+                                 "target_names: a targetId that is not UTF-8");
         if (!cJSON_IsString(c) || c->valuestring[0] == '\0' ||
-            strlen(c->valuestring) > TLY_EVENT_NAME_MAX)
-            return tly_error_set(err, TLY_EINVAL, field, "%s: an event name of 1 to %d bytes",
-                                 field, TLY_EVENT_NAME_MAX);
+            strlen(c->valuestring) > TLY_EVENT_NAME_MAX ||
+            !tly_utf8_valid(c->valuestring, strlen(c->valuestring)))
+            return tly_error_set(err, TLY_EINVAL, field,
+                                 "%s: an event name of 1 to %d bytes of UTF-8", field,
+                                 TLY_EVENT_NAME_MAX);
         if (cJSON_AddStringToObject(t, c->string, c->valuestring) == NULL)
             return oom(err);
     }

@@ -96,6 +96,8 @@ static void test_refused(void **state)
         {TLY_SOURCE_CLEVERTAP, "{\"target_names\":[]}", "target_names"},
         {TLY_SOURCE_CLEVERTAP, "{\"target_names\":{\"1\":5}}", "target_names.1"},
         {TLY_SOURCE_CLEVERTAP, "{\"target_names\":{\"1\":\"\"}}", "target_names.1"},
+        {TLY_SOURCE_CLEVERTAP, "{\"target_names\":{\"1\":\"\xde\"}}", "target_names.1"},
+        {TLY_SOURCE_SEGMENT, "{\"mapping\":{\"user_id\":\"/\xff\"}}", "mapping.user_id"},
         {TLY_SOURCE_CLEVERTAP, "{\"event_name_field\":\"event_code\"}", "event_name_field"},
         {TLY_SOURCE_TRACK, "{\"shared_secret\":\"x\"}", "shared_secret"},
     };
