@@ -147,7 +147,7 @@ static inline int map_item(const struct tly_adapter *a, const cJSON *item,
                            const struct tly_record *rec, struct tly_event *ev,
                            struct tly_failure *f)
 {
-    return a->map(item, rec, ev, f);
+    return a->map(item, rec, NULL, ev, f);
 }
 
 static double clock_s(clockid_t which)

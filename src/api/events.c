@@ -61,7 +61,7 @@ static void run_lookup(struct tly_api_job *job, sqlite3 *db)
         rc |= tly_api_json_time(b, es.last_duplicate_at);
         rc |= tly_buf_printf(
             b, ",\"offset\":%llu,\"index\":%d,\"event\":", (unsigned long long)es.offset, es.item);
-        if (tly_event_json_at(tly_api_log_dir(job->api), es.offset, es.item, b) != 0)
+        if (tly_event_json_at(tly_api_log_dir(job->api), db, es.offset, es.item, b) != 0)
             rc |= tly_buf_puts(b, "null"); /* its segment is past retention */
         rc |= tly_buf_puts(b, "}");
         if (rc != 0)

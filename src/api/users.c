@@ -31,6 +31,7 @@ struct user_req {
     char *attributes; /* PUT: the body as compact JSON (cJSON_free) */
     int limit;
     int count;
+    sqlite3 *db; /* the job's connection while the events are listed */
 };
 
 static void free_user_req(void *data)
@@ -141,7 +142,7 @@ static int on_event(const struct tly_user_event_view *v, void *arg)
     struct user_req *u = job->data;
     struct tly_buf *b = &job->out;
     int rc = tly_buf_puts(b, u->count++ ? "," : "");
-    if (tly_event_json_at(tly_api_log_dir(job->api), v->offset, v->item, b) != 0) {
+    if (tly_event_json_at(tly_api_log_dir(job->api), u->db, v->offset, v->item, b) != 0) {
         /* The record is past log retention: what the store still knows. */
         rc |= tly_buf_puts(b, "{\"event_id\":");
         rc |= tly_buf_json_str(b, v->event_id, strlen(v->event_id));
@@ -162,6 +163,7 @@ static void run_events(struct tly_api_job *job, sqlite3 *db)
     int rc = tly_buf_puts(&job->out, "{\"user_id\":");
     rc |= tly_buf_json_str(&job->out, u->user_id, strlen(u->user_id));
     rc |= tly_buf_puts(&job->out, ",\"events\":[");
+    u->db = db;
     if (rc == 0 && tly_query_user_events(db, tly_api_event_index(job->api), job->tenant, u->user_id,
                                          u->limit, on_event, job) != 0) {
         tly_api_job_fail(job, 503, "unavailable", NULL, "state store error");

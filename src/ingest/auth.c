@@ -12,12 +12,16 @@
  * cached; they take the full lookup. The cache holds key text in memory as
  * the request buffers do; it is never logged.
  *
- * The Segment signing secrets (store/sources.h) are held here too, read
- * again whenever state.db changed (a few rows): a secret set or removed
- * through the API applies within a second. They are wiped from memory when
- * replaced and never logged.
+ * The credentials of the source settings (store/sources.h,
+ * sources/settings.h) are held here too: Segment signing secrets, WebEngage
+ * accounts and Basic pairs, read again whenever state.db changed (a few
+ * rows): a change through the API applies within a second. They are wiped
+ * from memory when replaced and never logged.
  */
 #include "ingest/auth.h"
+#include "log/record.h"
+#include "sources/settings.h"
+#include "sources/webengage.h"
 #include "store/sources.h"
 
 #include <openssl/crypto.h>
@@ -37,11 +41,19 @@ struct cached_key {
     uint32_t tenant;
 };
 
-/* A tenant's Segment signing secret. */
+/* A tenant's Segment signing secret, or WebEngage MD5 hex + license code. */
 struct secret {
     uint32_t tenant;
     size_t len;
-    char text[TLY_SOURCE_SECRET_MAX];
+    char text[TLY_WEBENGAGE_SECRET_HEX + TLY_SOURCE_SECRET_MAX];
+};
+
+/* A Basic pair of a tenant's source settings. */
+struct basic_pair {
+    uint32_t tenant;
+    int source;
+    char user[TLY_BASIC_USER_MAX + 1];
+    unsigned char sha256[32];
 };
 
 struct tly_auth {
@@ -50,6 +62,8 @@ struct tly_auth {
     size_t nsecrets;
     struct secret *webengage; /* owned: MD5 hex + license code per tenant */
     size_t nwebengage;
+    struct basic_pair *pairs; /* owned */
+    size_t npairs;
     struct tly_keystore *keys;
     int64_t fingerprint; /* of the key table when it was loaded */
     long seen_version;   /* state.db's data_version at the last look */
@@ -93,55 +107,140 @@ static void free_secrets(struct secret *s, size_t n)
     free(s);
 }
 
-struct secret_list {
-    struct secret *s;
-    size_t n, cap;
+/* The credentials read from the source settings, while they are read. */
+struct creds {
+    struct secret *s, *w; /* Segment secrets, WebEngage accounts */
+    size_t ns, nw, caps, capw;
+    struct basic_pair *p;
+    size_t np, capp;
 };
 
-static int add_secret(void *arg, uint32_t tenant, const char *text, size_t len)
+static void free_creds(struct creds *c)
 {
-    struct secret_list *l = arg;
-    if (len == 0 || len > TLY_SOURCE_SECRET_MAX)
-        return 0; /* the API never stores one; ignore rather than fail */
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 8;
-        struct secret *p = calloc(cap, sizeof *p);
-        if (p == NULL)
-            return TLY_ENOMEM;
-        if (l->n > 0)
-            memcpy(p, l->s, l->n * sizeof *p);
-        free_secrets(l->s, l->cap);
-        l->s = p;
-        l->cap = cap;
-    }
-    l->s[l->n].tenant = tenant;
-    l->s[l->n].len = len;
-    memcpy(l->s[l->n].text, text, len);
-    l->n++;
+    free_secrets(c->s, c->caps);
+    free_secrets(c->w, c->capw);
+    if (c->p != NULL)
+        OPENSSL_cleanse(c->p, c->capp * sizeof *c->p);
+    free(c->p);
+}
+
+/* Makes room for one more element of `size` bytes in *v (n used, *cap
+ * allocated); the old array is wiped. */
+static int grow(void **v, size_t n, size_t *cap, size_t size)
+{
+    if (n < *cap)
+        return 0;
+    size_t c = *cap ? *cap * 2 : 8;
+    void *p = calloc(c, size);
+    if (p == NULL)
+        return TLY_ENOMEM;
+    if (n > 0)
+        memcpy(p, *v, n * size);
+    if (*v != NULL)
+        OPENSSL_cleanse(*v, *cap * size);
+    free(*v);
+    *v = p;
+    *cap = c;
     return 0;
 }
 
-/* Reads the Segment secrets again; keeps the old set on failure. */
+static int add_secret(struct secret **s, size_t *n, size_t *cap, uint32_t tenant, const char *a,
+                      const char *b)
+{
+    size_t la = strlen(a), lb = b ? strlen(b) : 0;
+    if (la + lb == 0 || la + lb > sizeof(*s)->text)
+        return 0; /* the API never stores one; ignore rather than fail */
+    if (grow((void **)s, *n, cap, sizeof **s) != 0)
+        return TLY_ENOMEM;
+    struct secret *e = &(*s)[(*n)++];
+    e->tenant = tenant;
+    e->len = la + lb;
+    memcpy(e->text, a, la);
+    if (lb > 0)
+        memcpy(e->text + la, b, lb);
+    return 0;
+}
+
+static int hex_value(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static int add_pairs(struct creds *c, uint32_t tenant, int source, const cJSON *list)
+{
+    const cJSON *e;
+    cJSON_ArrayForEach(e, list)
+    {
+        const cJSON *u = cJSON_GetObjectItemCaseSensitive(e, "username");
+        const cJSON *h = cJSON_GetObjectItemCaseSensitive(e, "password_sha256");
+        if (!cJSON_IsString(u) || !cJSON_IsString(h) ||
+            strlen(u->valuestring) > TLY_BASIC_USER_MAX || strlen(h->valuestring) != 64)
+            continue;
+        if (grow((void **)&c->p, c->np, &c->capp, sizeof *c->p) != 0)
+            return TLY_ENOMEM;
+        struct basic_pair *p = &c->p[c->np];
+        p->tenant = tenant;
+        p->source = source;
+        snprintf(p->user, sizeof p->user, "%s", u->valuestring);
+        int ok = 1;
+        for (int i = 0; i < 32; i++) {
+            int hi = hex_value(h->valuestring[2 * i]), lo = hex_value(h->valuestring[2 * i + 1]);
+            ok &= hi >= 0 && lo >= 0;
+            p->sha256[i] = (unsigned char)((hi << 4) | (lo & 15));
+        }
+        if (ok)
+            c->np++;
+    }
+    return 0;
+}
+
+/* One stored settings document: its credentials into `arg`. */
+static int add_creds(void *arg, uint32_t tenant, const char *source, const char *json, size_t len)
+{
+    struct creds *c = arg;
+    int src = tly_source_parse(source);
+    cJSON *doc = cJSON_ParseWithLength(json, len);
+    if (doc == NULL)
+        return 0; /* the API never stores one; ignore rather than fail */
+    int rc = 0;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, "shared_secret");
+    if (src == TLY_SOURCE_SEGMENT && cJSON_IsString(v))
+        rc = add_secret(&c->s, &c->ns, &c->caps, tenant, v->valuestring, NULL);
+    const cJSON *md5 = cJSON_GetObjectItemCaseSensitive(doc, "secret_md5");
+    const cJSON *lic = cJSON_GetObjectItemCaseSensitive(doc, "license_code");
+    if (rc == 0 && src == TLY_SOURCE_WEBENGAGE && cJSON_IsString(md5) && cJSON_IsString(lic) &&
+        strlen(md5->valuestring) == TLY_WEBENGAGE_SECRET_HEX)
+        rc = add_secret(&c->w, &c->nw, &c->capw, tenant, md5->valuestring, lic->valuestring);
+    if (rc == 0)
+        rc = add_pairs(c, tenant, src, cJSON_GetObjectItemCaseSensitive(doc, "basic_auth"));
+    tly_source_settings_free(doc);
+    return rc;
+}
+
+/* Reads the credentials again; keeps the old set on failure. */
 static void reload_secrets(struct tly_auth *a)
 {
-    struct secret_list l = {NULL, 0, 0};
-    if (tly_source_secrets_each(tly_db_sqlite(a->db), "segment", add_secret, &l) != 0) {
-        free_secrets(l.s, l.cap);
-        tly_log_error(a->lg, "cannot read source secrets; keeping the previous set", "%s", "");
+    struct creds c;
+    memset(&c, 0, sizeof c);
+    if (tly_source_settings_each(tly_db_sqlite(a->db), NULL, add_creds, &c) != 0) {
+        free_creds(&c);
+        tly_log_error(a->lg, "cannot read source settings; keeping the previous credentials", "%s",
+                      "");
         return;
     }
-    free_secrets(a->secrets, a->nsecrets);
-    a->secrets = l.s;
-    a->nsecrets = l.n;
-    struct secret_list w = {NULL, 0, 0};
-    if (tly_source_secrets_each(tly_db_sqlite(a->db), "webengage", add_secret, &w) != 0) {
-        free_secrets(w.s, w.cap);
-        tly_log_error(a->lg, "cannot read WebEngage accounts; keeping the previous set", "%s", "");
-        return;
-    }
-    free_secrets(a->webengage, a->nwebengage);
-    a->webengage = w.s;
-    a->nwebengage = w.n;
+    struct creds old = {.s = a->secrets,
+                        .caps = a->nsecrets,
+                        .w = a->webengage,
+                        .capw = a->nwebengage,
+                        .p = a->pairs,
+                        .capp = a->npairs};
+    free_creds(&old);
+    a->secrets = c.s;
+    a->nsecrets = c.ns;
+    a->webengage = c.w;
+    a->nwebengage = c.nw;
+    a->pairs = c.p;
+    a->npairs = c.np;
 }
 
 int tly_auth_webengage(const struct tly_auth *a, const char *license, size_t len, uint32_t *tenant,
@@ -254,8 +353,32 @@ int tly_auth_write(struct tly_auth *a, const struct tly_http_req *req, uint32_t 
     return tly_auth_key(a, key, n, TLY_KEY_WRITE, tenant, why);
 }
 
-int tly_auth_basic_write(struct tly_auth *a, const struct tly_http_req *req, uint32_t *tenant,
-                         const char **why)
+/* The tenant of a configured Basic pair of `source` whose user name is
+ * user[0..ulen): 1 with *tenant when the password matches (SHA-256,
+ * compared in constant time), -1 when it does not, 0 when no pair has
+ * that user name. */
+static int basic_pair(const struct tly_auth *a, int source, const unsigned char *user, size_t ulen,
+                      const unsigned char *pass, size_t plen, uint32_t *tenant)
+{
+    for (size_t i = 0; i < a->npairs; i++) {
+        const struct basic_pair *p = &a->pairs[i];
+        if (p->source != source || strlen(p->user) != ulen || memcmp(p->user, user, ulen) != 0)
+            continue;
+        unsigned char md[32];
+        unsigned int n = 0;
+        int ok = EVP_Digest(pass, plen, md, &n, EVP_sha256(), NULL) == 1 && n == 32 &&
+                 CRYPTO_memcmp(md, p->sha256, 32) == 0;
+        OPENSSL_cleanse(md, sizeof md);
+        if (!ok)
+            return -1;
+        *tenant = p->tenant;
+        return 1;
+    }
+    return 0;
+}
+
+int tly_auth_basic_write(struct tly_auth *a, const struct tly_http_req *req, int source,
+                         uint32_t *tenant, const char **why)
 {
     size_t n;
     const char *v = tly_http_header(req, "authorization", &n);
@@ -272,7 +395,7 @@ int tly_auth_basic_write(struct tly_auth *a, const struct tly_http_req *req, uin
     }
     while (n > 0 && v[n - 1] == ' ')
         n--;
-    /* Key text, ':' and a password (ignored): a generous bound. */
+    /* Key text or user name, ':' and a password: a generous bound. */
     unsigned char plain[3 * 512 / 4 + 1];
     if (n == 0 || n > 512 || n % 4 != 0)
         goto bad;
@@ -282,7 +405,17 @@ int tly_auth_basic_write(struct tly_auth *a, const struct tly_http_req *req, uin
     len -= (v[n - 1] == '=') + (v[n - 2] == '=');
     const unsigned char *colon = memchr(plain, ':', (size_t)len);
     size_t user_len = colon ? (size_t)(colon - plain) : (size_t)len;
-    int rc = tly_auth_key(a, (const char *)plain, user_len, TLY_KEY_WRITE, tenant, why);
+    int rc = 0;
+    int pair = colon != NULL ? basic_pair(a, source, plain, user_len, colon + 1,
+                                          (size_t)len - user_len - 1, tenant)
+                             : 0;
+    if (pair < 0) {
+        a->failures++;
+        *why = "invalid Basic credentials";
+        rc = TLY_ENOENT;
+    } else if (pair == 0) {
+        rc = tly_auth_key(a, (const char *)plain, user_len, TLY_KEY_WRITE, tenant, why);
+    }
     OPENSSL_cleanse(plain, sizeof plain);
     return rc;
 bad:
@@ -326,6 +459,9 @@ static void on_closed(uv_handle_t *h)
     cache_clear(a);
     free_secrets(a->secrets, a->nsecrets);
     free_secrets(a->webengage, a->nwebengage);
+    if (a->pairs != NULL)
+        OPENSSL_cleanse(a->pairs, a->npairs * sizeof *a->pairs);
+    free(a->pairs);
     tly_keystore_free(a->keys);
     tly_db_close(a->db);
     free(a);

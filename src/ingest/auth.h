@@ -34,11 +34,14 @@ int tly_auth_key(struct tly_auth *a, const char *key, size_t len, enum tly_key_k
 int tly_auth_write(struct tly_auth *a, const struct tly_http_req *req, uint32_t *tenant,
                    const char **why);
 
-/* The tenant of the write key sent as the user name of HTTP Basic auth
- * (`Authorization: Basic base64(<write key>:<anything>)`, the Segment
- * tracking API's way); the password is ignored. */
-int tly_auth_basic_write(struct tly_auth *a, const struct tly_http_req *req, uint32_t *tenant,
-                         const char **why);
+/* The tenant of HTTP Basic credentials sent to `source` (log/record.h):
+ * a user name and password the tenant configured for that source
+ * (sources/settings.h "basic_auth"; the password's SHA-256 compared in
+ * constant time; a wrong password is refused), else the write key sent as
+ * the user name (`Authorization: Basic base64(<write key>:<anything>)`, the
+ * Segment tracking API's way), the password then ignored. */
+int tly_auth_basic_write(struct tly_auth *a, const struct tly_http_req *req, int source,
+                         uint32_t *tenant, const char **why);
 
 /* 1 with the tenant's Segment signing secret (borrowed until the next
  * reload, i.e. for the current callback), or 0 when it has none. */

@@ -30,7 +30,7 @@ static int authenticate(struct tly_ingest *ing, struct tly_http_req *req, uint32
         tly_http_header(req, "authorization", &n) == NULL)
         rc = tly_auth_write(a, req, tenant, &why); /* names X-API-KEY when both are missing */
     else
-        rc = tly_auth_basic_write(a, req, tenant, &why);
+        rc = tly_auth_basic_write(a, req, TLY_SOURCE_MOENGAGE, tenant, &why);
     if (rc != 0) {
         tly_auth_reject(req, why);
         return -1;

@@ -115,7 +115,7 @@ static int authenticate_tracking(struct tly_ingest *ing, struct tly_http_req *re
         rc = tly_auth_key(a, key, len < sizeof key ? len : 0, TLY_KEY_WRITE, tenant, &why);
         OPENSSL_cleanse(key, sizeof key);
     } else {
-        rc = tly_auth_basic_write(a, req, tenant, &why);
+        rc = tly_auth_basic_write(a, req, TLY_SOURCE_TRACK, tenant, &why);
     }
     if (rc != 0) {
         tly_http_add_header(req, "WWW-Authenticate", "Basic realm=\"tally\"");

@@ -13,7 +13,7 @@
  * durable (WebEngage counts only 200 as success).
  */
 #include "api/api.h"
-#include "api/webengage.h"
+#include "sources/settings.h"
 #include "ingest/ingest.h"
 #include "log/record.h"
 #include "sources/server.h"

@@ -174,8 +174,7 @@ static long run_batch(struct tly_pipeline *p, uint64_t end)
         return rc;
     tly_log_reader_set_limit(p->reader, end);
     if (tly_state_changed_elsewhere(p->state)) {
-        for (size_t i = 0; i < p->nsettings; i++)
-            p->settings[i].loaded = 0; /* settings may have changed */
+        tly_pipeline_forget_settings(p); /* settings may have changed */
     }
     load_index(p); /* after a failed load or apply; recording needs it */
     uint64_t t0 = uv_hrtime();
@@ -478,6 +477,7 @@ void tly_pipeline_close(struct tly_pipeline *p)
         tly_prune_free(&p->prune);
     tly_state_close(p->state);
     tly_items_free(&p->items);
+    tly_pipeline_forget_settings(p);
     free(p->settings);
     free(p->hashes);
     free(p->log_dir);

@@ -4,6 +4,7 @@
 #include "pipeline/lookup.h"
 #include "core/timeparse.h"
 #include "log/reader.h"
+#include "store/sources.h"
 
 #include <string.h>
 
@@ -52,18 +53,22 @@ int tly_event_to_json(const struct tly_event *ev, struct tly_buf *b)
     return rc ? TLY_ENOMEM : 0;
 }
 
-/* Maps item `item` of `rec`; 0 with `ev` (borrowing from `items`). */
-static int map_item(const struct tly_record *rec, int32_t item, struct tly_items *items,
-                    struct tly_event *ev)
+/* Maps item `item` of `rec` with `cfg`, else with the defaults; 0 with
+ * `ev` (borrowing from `items` and `cfg`). */
+static int map_item(const struct tly_record *rec, int32_t item, const struct tly_source_config *cfg,
+                    struct tly_items *items, struct tly_event *ev)
 {
     const struct tly_adapter *a = tly_adapter_for(rec->source);
     struct tly_failure f;
     if (a == NULL || a->split(rec, items, &f) != 0 || item < 0 || (size_t)item >= items->n)
         return TLY_ENOENT;
-    return a->map(items->item[item], rec, ev, &f) == 0 ? 0 : TLY_ENOENT;
+    if (a->map(items->item[item], rec, cfg, ev, &f) == 0)
+        return 0;
+    return a->map(items->item[item], rec, NULL, ev, &f) == 0 ? 0 : TLY_ENOENT;
 }
 
-int tly_event_json_at(const char *log_dir, uint64_t offset, int32_t item, struct tly_buf *out)
+int tly_event_json_at(const char *log_dir, sqlite3 *db, uint64_t offset, int32_t item,
+                      struct tly_buf *out)
 {
     struct tly_log_reader *r;
     if (tly_log_reader_open(&r, log_dir, offset) != 0)
@@ -74,10 +79,15 @@ int tly_event_json_at(const char *log_dir, uint64_t offset, int32_t item, struct
     struct tly_items items;
     tly_items_init(&items);
     struct tly_event ev;
+    struct tly_source_config cfg;
+    tly_source_config_init(&cfg, NULL);
+    if (rc == 0 && db != NULL && tly_source_config_load(db, rec.tenant, rec.source, &cfg) != 0)
+        tly_source_config_init(&cfg, NULL); /* the defaults */
     if (rc == 0)
-        rc = map_item(&rec, item, &items, &ev);
+        rc = map_item(&rec, item, &cfg, &items, &ev);
     if (rc == 0)
         rc = tly_event_to_json(&ev, out);
+    tly_source_config_free(&cfg);
     tly_items_free(&items);
     tly_log_reader_close(r);
     return rc;

@@ -11,14 +11,19 @@
 #include "core/buf.h"
 #include "sources/adapter.h"
 
+#include <sqlite3.h>
 #include <stdint.h>
 
 /* Appends the canonical event as JSON. */
 int tly_event_to_json(const struct tly_event *ev, struct tly_buf *out);
 
-/* Appends the canonical JSON of item `item` of the record at `offset`.
+/* Appends the canonical JSON of item `item` of the record at `offset`,
+ * mapped with the record's tenant's current source settings read from
+ * `db` (NULL: the defaults), or with the defaults when the item does not
+ * map under them (it was processed before a change of mapping).
  * TLY_ENOENT when the record is gone (retention) or the item does not map. */
-int tly_event_json_at(const char *log_dir, uint64_t offset, int32_t item, struct tly_buf *out);
+int tly_event_json_at(const char *log_dir, sqlite3 *db, uint64_t offset, int32_t item,
+                      struct tly_buf *out);
 
 /* Looks for a record of `tenant` in [from, to) holding an item whose event
  * id is `event_id`, reading at most `max_bytes`. 1 found (*offset set),

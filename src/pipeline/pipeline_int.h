@@ -20,9 +20,13 @@
 
 #define TLY_CONSUMER_NAME "pipeline"
 
+#define TLY_SOURCE_SLOTS 8 /* > the largest source id of log/record.h */
+
 struct settings_slot {
     int loaded;
     struct tly_tenant_settings s;
+    unsigned sources_loaded; /* bit per source id: src[id] is current */
+    struct tly_source_config src[TLY_SOURCE_SLOTS];
 };
 
 struct tly_pipeline {
@@ -72,6 +76,15 @@ int tly_pipeline_process(struct tly_pipeline *p, const struct tly_record *rec, u
 
 /* The tenant's settings (cached; reloaded after changes elsewhere). */
 const struct tly_tenant_settings *tly_pipeline_settings(struct tly_pipeline *p, uint32_t tenant);
+
+/* The tenant's settings for `source` (sources/settings.h), cached the same
+ * way; NULL (the defaults) when they cannot be read. Borrowed until
+ * tly_pipeline_forget_settings. */
+const struct tly_source_config *tly_pipeline_source_config(struct tly_pipeline *p, uint32_t tenant,
+                                                           int source);
+
+/* Drops every cached setting (after changes elsewhere, and at close). */
+void tly_pipeline_forget_settings(struct tly_pipeline *p);
 
 /* retention.c: deletes old segments and starts a pass of pruning of the
  * dedupe window, outside a batch. */

@@ -11,15 +11,18 @@
  * settings in force now.
  */
 #include "core/json.h"
+#include "core/json_pointer.h"
 #include "core/timeparse.h"
 #include "pipeline/pipeline_int.h"
 #include "pipeline/profile.h"
 #include "pipeline/validate.h"
+#include "store/sources.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-const struct tly_tenant_settings *tly_pipeline_settings(struct tly_pipeline *p, uint32_t tenant)
+/* The tenant's cache slot, grown as needed; NULL when out of memory. */
+static struct settings_slot *slot_of(struct tly_pipeline *p, uint32_t tenant)
 {
     if (tenant >= p->nsettings) {
         size_t n = p->nsettings ? p->nsettings : 16;
@@ -32,13 +35,46 @@ const struct tly_tenant_settings *tly_pipeline_settings(struct tly_pipeline *p, 
         p->settings = s;
         p->nsettings = n;
     }
-    struct settings_slot *slot = &p->settings[tenant];
+    return &p->settings[tenant];
+}
+
+const struct tly_tenant_settings *tly_pipeline_settings(struct tly_pipeline *p, uint32_t tenant)
+{
+    struct settings_slot *slot = slot_of(p, tenant);
+    if (slot == NULL)
+        return NULL;
     if (!slot->loaded) {
         if (tly_settings_load(tly_state_sqlite(p->state), tenant, &slot->s) != 0)
             tly_settings_default(&slot->s);
         slot->loaded = 1;
     }
     return &slot->s;
+}
+
+const struct tly_source_config *tly_pipeline_source_config(struct tly_pipeline *p, uint32_t tenant,
+                                                           int source)
+{
+    struct settings_slot *slot = slot_of(p, tenant);
+    if (slot == NULL || source < 0 || source >= TLY_SOURCE_SLOTS)
+        return NULL;
+    struct tly_source_config *cfg = &slot->src[source];
+    if (!(slot->sources_loaded & (1u << source))) {
+        tly_source_config_free(cfg);
+        if (tly_source_config_load(tly_state_sqlite(p->state), tenant, source, cfg) != 0)
+            return NULL; /* not remembered: read again next time */
+        slot->sources_loaded |= 1u << source;
+    }
+    return cfg;
+}
+
+void tly_pipeline_forget_settings(struct tly_pipeline *p)
+{
+    for (size_t i = 0; i < p->nsettings; i++) {
+        p->settings[i].loaded = 0;
+        p->settings[i].sources_loaded = 0;
+        for (int s = 0; s < TLY_SOURCE_SLOTS; s++)
+            tly_source_config_free(&p->settings[i].src[s]);
+    }
 }
 
 static void count_failure(struct tly_pipeline *p, int reason)
@@ -161,6 +197,17 @@ static uint64_t hash_of(const struct tly_pipeline *p, size_t i, const struct tly
     return i < p->nhashes && p->hashes[i].id == ev->event_id ? p->hashes[i].hash : 0;
 }
 
+/* The item's event id for a failed-event row: where the tenant's mapping
+ * says, else where the adapter reads it; NULL when it has none. */
+static const char *failed_event_id(const struct tly_adapter *a, const struct tly_source_config *cfg,
+                                   const cJSON *item)
+{
+    if (cfg == NULL || cfg->pointer[TLY_MAP_EVENT_ID] == NULL)
+        return a->event_id_of(item);
+    const cJSON *v = tly_json_pointer_get(item, cfg->pointer[TLY_MAP_EVENT_ID]);
+    return cJSON_IsString(v) && v->valuestring[0] != '\0' ? v->valuestring : NULL;
+}
+
 static int process_items(struct tly_pipeline *p, const struct tly_adapter *a,
                          const struct tly_record *rec, uint64_t offset)
 {
@@ -169,14 +216,15 @@ static int process_items(struct tly_pipeline *p, const struct tly_adapter *a,
     if (a->split(rec, &p->items, &f) != 0)
         return store_failure(p, rec, offset, -1, NULL, NULL, &f);
     prefetch_items(p, a, rec);
+    const struct tly_source_config *cfg = tly_pipeline_source_config(p, rec->tenant, rec->source);
     for (size_t i = 0; i < p->items.n; i++) {
         const cJSON *item = p->items.item[i];
         struct tly_event ev;
-        int rc = a->map(item, rec, &ev, &f) == 0
+        int rc = a->map(item, rec, cfg, &ev, &f) == 0
                      ? apply_event(p, &ev, offset, (int32_t)i, hash_of(p, i, &ev), &f)
                      : FAILED;
         if (rc == FAILED)
-            rc = store_failure(p, rec, offset, (int32_t)i, item, a->event_id_of(item), &f);
+            rc = store_failure(p, rec, offset, (int32_t)i, item, failed_event_id(a, cfg, item), &f);
         else
             rc = tally_result(p, rc);
         if (rc != 0)
@@ -233,8 +281,9 @@ static int replay_one(struct tly_pipeline *p, uint32_t tenant, int64_t id)
         tly_fail(&f, TLY_FAIL_INVALID_JSON, "", "%s", err.msg);
         rc = FAILED;
     } else {
-        rc = a->map(item, &rec, &ev, &f) == 0 ? apply_event(p, &ev, it.offset, it.item, 0, &f)
-                                              : FAILED;
+        const struct tly_source_config *cfg = tly_pipeline_source_config(p, tenant, it.source);
+        rc = a->map(item, &rec, cfg, &ev, &f) == 0 ? apply_event(p, &ev, it.offset, it.item, 0, &f)
+                                                   : FAILED;
     }
     if (rc == FAILED) {
         count_failure(p, f.reason);

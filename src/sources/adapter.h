@@ -7,7 +7,10 @@
  *                            event is one item, a batch many); a body that
  *                            cannot be split fails as a whole;
  *   map(item, record, cfg)   turns one item into a canonical event, or says
- *                            exactly why not (reason code + field + message).
+ *                            exactly why not (reason code + field + message);
+ *                            `cfg` is the tenant's settings for the source
+ *                            (sources/settings.h: mapping overrides, names),
+ *                            NULL for the defaults.
  * Nothing downstream knows the source except through `event.source`.
  *
  * A failed item keeps its raw JSON text so that it can be mapped again later
@@ -17,6 +20,7 @@
 #define TLY_SOURCES_ADAPTER_H
 
 #include "log/record.h"
+#include "sources/settings.h"
 
 #include <cjson/cJSON.h>
 #include <stddef.h>
@@ -97,9 +101,11 @@ struct tly_adapter {
     /* 0 with items listed, or -1 with `f` saying why the body is unusable. */
     int (*split)(const struct tly_record *rec, struct tly_items *out, struct tly_failure *f);
     /* 0 with `ev` filled (every field, unused ones NULL), or -1 with `f`
-     * filled. */
-    int (*map)(const cJSON *item, const struct tly_record *rec, struct tly_event *ev,
-               struct tly_failure *f);
+     * filled. `cfg` (NULL: defaults) is borrowed for the call; a field it
+     * maps to a pointer of its own is read from there instead of the
+     * adapter's default place (tly_mapping_apply). */
+    int (*map)(const cJSON *item, const struct tly_record *rec, const struct tly_source_config *cfg,
+               struct tly_event *ev, struct tly_failure *f);
     /* The item's event id if it has a usable one (for failed items), else NULL. */
     const char *(*event_id_of)(const cJSON *item);
 };

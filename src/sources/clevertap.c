@@ -253,7 +253,18 @@ static int clevertap_split(const struct tly_record *rec, struct tly_items *out,
 
 /* ---- map ---- */
 
-static int clevertap_map(const cJSON *item, const struct tly_record *rec, struct tly_event *ev,
+/* The tenant's name for the item's targetId, or NULL. */
+static const char *target_name(const struct tly_source_config *cfg, const cJSON *item)
+{
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(item, "targetId");
+    if (cfg == NULL || cfg->target_names == NULL || !cJSON_IsString(t))
+        return NULL;
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(cfg->target_names, t->valuestring);
+    return cJSON_IsString(n) && n->valuestring[0] != '\0' ? n->valuestring : NULL;
+}
+
+static int clevertap_map(const cJSON *item, const struct tly_record *rec,
+                         const struct tly_source_config *cfg, struct tly_event *ev,
                          struct tly_failure *f)
 {
     memset(ev, 0, sizeof *ev);
@@ -262,10 +273,10 @@ static int clevertap_map(const cJSON *item, const struct tly_record *rec, struct
                         tly_json_type_name(item));
     const cJSON *profile = cJSON_GetObjectItemCaseSensitive(item, "profile");
     if (profile == NULL) { /* a custom body in the server API shape */
-        if (tly_server_adapter.map(item, rec, ev, f) != 0)
+        if (tly_server_adapter.map(item, rec, NULL, ev, f) != 0)
             return -1;
         ev->source = rec->source;
-        return 0;
+        return tly_mapping_apply(cfg, item, ev, f);
     }
     if (!cJSON_IsObject(profile))
         return tly_fail(f, TLY_FAIL_INVALID_TYPE, "profiles",
@@ -275,32 +286,44 @@ static int clevertap_map(const cJSON *item, const struct tly_record *rec, struct
     ev->source = rec->source;
     ev->received_at = rec->received_at;
     ev->timestamp = rec->received_at;
-    if (tly_opt_string(cJSON_GetObjectItemCaseSensitive(item, "event_id"), "event_id",
-                       TLY_EVENT_ID_MAX, &ev->event_id, f) != 0 ||
-        tly_opt_string(cJSON_GetObjectItemCaseSensitive(item, "event_name"), "event_name",
-                       TLY_EVENT_NAME_MAX, &ev->event_name, f) != 0)
-        return -1;
-    if (ev->event_id == NULL)
-        return tly_fail(f, TLY_FAIL_MISSING_FIELD, "event_id", "event_id: missing or empty");
-    if (ev->event_name == NULL)
-        return tly_fail(f, TLY_FAIL_MISSING_FIELD, "event_name", "event_name: missing or empty");
-    if (tly_opt_string(cJSON_GetObjectItem(profile, "identity"), "identity", TLY_USER_ID_MAX,
-                       &ev->user_id, f) != 0)
-        return -1;
-    if (ev->user_id == NULL && tly_opt_string(cJSON_GetObjectItem(profile, "objectId"), "objectId",
-                                              TLY_USER_ID_MAX, &ev->user_id, f) != 0)
-        return -1;
-    if (ev->user_id == NULL)
-        return tly_fail(f, TLY_FAIL_MISSING_FIELD, "identity",
-                        "identity: required, or objectId when the profile has no identity");
-    if (tly_opt_object(cJSON_GetObjectItem(profile, "event_properties"), "event_properties",
-                       &tly_empty_object, &ev->properties, f) != 0 ||
+    if (!tly_mapped(cfg, TLY_MAP_EVENT_ID)) {
+        if (tly_opt_string(cJSON_GetObjectItemCaseSensitive(item, "event_id"), "event_id",
+                           TLY_EVENT_ID_MAX, &ev->event_id, f) != 0)
+            return -1;
+        if (ev->event_id == NULL)
+            return tly_fail(f, TLY_FAIL_MISSING_FIELD, "event_id", "event_id: missing or empty");
+    }
+    /* The tenant's name for the campaign first, then the one split found
+     * (key_values.event_name, else clevertap_<targetId>). */
+    if (!tly_mapped(cfg, TLY_MAP_EVENT_NAME) && (ev->event_name = target_name(cfg, item)) == NULL) {
+        if (tly_opt_string(cJSON_GetObjectItemCaseSensitive(item, "event_name"), "event_name",
+                           TLY_EVENT_NAME_MAX, &ev->event_name, f) != 0)
+            return -1;
+        if (ev->event_name == NULL)
+            return tly_fail(f, TLY_FAIL_MISSING_FIELD, "event_name",
+                            "event_name: missing or empty");
+    }
+    if (!tly_mapped(cfg, TLY_MAP_USER_ID)) {
+        if (tly_opt_string(cJSON_GetObjectItem(profile, "identity"), "identity", TLY_USER_ID_MAX,
+                           &ev->user_id, f) != 0)
+            return -1;
+        if (ev->user_id == NULL &&
+            tly_opt_string(cJSON_GetObjectItem(profile, "objectId"), "objectId", TLY_USER_ID_MAX,
+                           &ev->user_id, f) != 0)
+            return -1;
+        if (ev->user_id == NULL)
+            return tly_fail(f, TLY_FAIL_MISSING_FIELD, "identity",
+                            "identity: required, or objectId when the profile has no identity");
+    }
+    if ((!tly_mapped(cfg, TLY_MAP_PROPERTIES) &&
+         tly_opt_object(cJSON_GetObjectItem(profile, "event_properties"), "event_properties",
+                        &tly_empty_object, &ev->properties, f) != 0) ||
         tly_opt_object(cJSON_GetObjectItem(profile, "profileData"), "profileData", NULL,
                        &ev->traits, f) != 0 ||
         tly_opt_object(cJSON_GetObjectItem(profile, "systemProfileData"), "systemProfileData", NULL,
                        &ev->context, f) != 0)
         return -1;
-    return 0;
+    return tly_mapping_apply(cfg, item, ev, f);
 }
 
 static const char *clevertap_event_id_of(const cJSON *item)

@@ -3,6 +3,9 @@
  */
 #include "sources/fields.h"
 #include "core/json.h"
+#include "core/json_pointer.h"
+#include "core/timeparse.h"
+#include "sources/server.h"
 
 #include <string.h>
 
@@ -63,5 +66,62 @@ int tly_opt_object(const cJSON *v, const char *field, const cJSON *dflt, const c
         return tly_fail(f, TLY_FAIL_INVALID_TYPE, field, "%s: expected object, got %s", field,
                         tly_json_type_name(v));
     *out = v;
+    return 0;
+}
+
+/* The mapped timestamp at `ptr`. */
+static int mapped_time(const cJSON *v, const char *ptr, int64_t *ts, struct tly_failure *f)
+{
+    struct tly_error err;
+    int rc;
+    if (v == NULL || cJSON_IsNull(v))
+        return tly_fail(f, TLY_FAIL_MISSING_FIELD, ptr, "%s: mapped timestamp does not resolve",
+                        ptr);
+    if (cJSON_IsString(v))
+        rc = tly_time_parse(v->valuestring, strlen(v->valuestring), ts, ptr, &err);
+    else if (cJSON_IsNumber(v))
+        rc = tly_time_from_number(v->valuedouble, ts, ptr, &err);
+    else
+        return tly_fail(f, TLY_FAIL_INVALID_TYPE, ptr,
+                        "%s: expected ISO-8601 string or epoch number, got %s", ptr,
+                        tly_json_type_name(v));
+    if (rc != 0)
+        return tly_fail(f, TLY_FAIL_INVALID_TIMESTAMP, ptr, "%s", err.msg);
+    return 0;
+}
+
+int tly_mapping_apply(const struct tly_source_config *cfg, const cJSON *item, struct tly_event *ev,
+                      struct tly_failure *f)
+{
+    if (cfg == NULL)
+        return 0;
+    static const size_t max[] = {
+        [TLY_MAP_USER_ID] = TLY_USER_ID_MAX,
+        [TLY_MAP_EVENT_NAME] = TLY_EVENT_NAME_MAX,
+        [TLY_MAP_EVENT_ID] = TLY_EVENT_ID_MAX,
+    };
+    const char **str[] = {
+        [TLY_MAP_USER_ID] = &ev->user_id,
+        [TLY_MAP_EVENT_NAME] = &ev->event_name,
+        [TLY_MAP_EVENT_ID] = &ev->event_id,
+    };
+    for (int i = 0; i < TLY_MAP_FIELD_COUNT; i++) {
+        const char *ptr = cfg->pointer[i];
+        if (ptr == NULL)
+            continue;
+        const cJSON *v = tly_json_pointer_get(item, ptr);
+        if (i == TLY_MAP_TIMESTAMP) {
+            if (mapped_time(v, ptr, &ev->timestamp, f) != 0)
+                return -1;
+        } else if (i == TLY_MAP_PROPERTIES) {
+            if (v == NULL || cJSON_IsNull(v))
+                return tly_fail(f, TLY_FAIL_MISSING_FIELD, ptr,
+                                "%s: mapped properties do not resolve", ptr);
+            if (tly_opt_object(v, ptr, NULL, &ev->properties, f) != 0)
+                return -1;
+        } else if (tly_req_string(v, ptr, max[i], str[i], f) != 0) {
+            return -1;
+        }
+    }
     return 0;
 }

@@ -79,6 +79,31 @@ int tly_moengage_scan(const char *body, size_t len, struct tly_moengage_body *ou
 
 /* ---- split: a record's body into its events ---- */
 
+/* Copies the event's `event_name` and `event_code` into its
+ * `device_attributes` (the event's context; created when absent, members
+ * already there are left alone), so that whichever the tenant uses as the
+ * name, the other stays in the context. Done at split, where the tree is
+ * the adapter's: a failed item keeps them and maps the same on replay. */
+static int names_in_context(cJSON *ev)
+{
+    static const char *const names[] = {"event_name", "event_code"};
+    cJSON *dev = cJSON_GetObjectItemCaseSensitive(ev, "device_attributes");
+    for (int i = 0; i < 2; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(ev, names[i]);
+        if (!cJSON_IsString(v) || v->valuestring[0] == '\0')
+            continue;
+        if (dev == NULL && cJSON_IsObject(ev))
+            dev = cJSON_AddObjectToObject(ev, "device_attributes");
+        if (dev == NULL)
+            return TLY_ENOMEM;
+        if (!cJSON_IsObject(dev) || cJSON_GetObjectItemCaseSensitive(dev, names[i]) != NULL)
+            continue;
+        if (cJSON_AddStringToObject(dev, names[i], v->valuestring) == NULL)
+            return TLY_ENOMEM;
+    }
+    return 0;
+}
+
 static int moengage_split(const struct tly_record *rec, struct tly_items *out,
                           struct tly_failure *f)
 {
@@ -100,10 +125,10 @@ static int moengage_split(const struct tly_record *rec, struct tly_items *out,
                         tly_json_type_name(events));
     if (cJSON_GetArraySize(events) == 0)
         return tly_fail(f, TLY_FAIL_MISSING_FIELD, "events", "events: must not be empty");
-    const cJSON *ev;
+    cJSON *ev;
     cJSON_ArrayForEach(ev, events)
     {
-        if (tly_items_push(out, ev) != 0)
+        if (names_in_context(ev) != 0 || tly_items_push(out, ev) != 0)
             return tly_fail(f, TLY_FAIL_TOO_LARGE, "", "out of memory listing items");
     }
     return 0;
@@ -158,7 +183,28 @@ static int map_user(const cJSON *m[M_COUNT], const cJSON *user_attrs, const char
     return 0;
 }
 
-static int moengage_map(const cJSON *item, const struct tly_record *rec, struct tly_event *ev,
+/* event_name, else event_code; or the other way round when the tenant
+ * chose event_code ("event_name_field"). */
+static int map_name(const cJSON *m[M_COUNT], const struct tly_source_config *cfg, const char **name,
+                    struct tly_failure *f)
+{
+    int first = cfg != NULL && cfg->name_from_code ? M_CODE : M_NAME;
+    int second = first == M_CODE ? M_NAME : M_CODE;
+    const char *other;
+    if (tly_opt_string(m[first], member_names[first], TLY_EVENT_NAME_MAX, name, f) != 0 ||
+        tly_opt_string(m[second], member_names[second], TLY_EVENT_NAME_MAX, &other, f) != 0)
+        return -1;
+    if (*name == NULL)
+        *name = other;
+    if (*name == NULL)
+        return tly_fail(f, TLY_FAIL_MISSING_FIELD, member_names[first],
+                        "%s: required, or %s when the event has none", member_names[first],
+                        member_names[second]);
+    return 0;
+}
+
+static int moengage_map(const cJSON *item, const struct tly_record *rec,
+                        const struct tly_source_config *cfg, struct tly_event *ev,
                         struct tly_failure *f)
 {
     memset(ev, 0, sizeof *ev);
@@ -171,29 +217,25 @@ static int moengage_map(const cJSON *item, const struct tly_record *rec, struct 
     ev->tenant = rec->tenant;
     ev->source = rec->source;
     ev->received_at = rec->received_at;
-    if (tly_opt_string(m[M_UUID], "event_uuid", TLY_EVENT_ID_MAX, &ev->event_id, f) != 0)
+    if (!tly_mapped(cfg, TLY_MAP_EVENT_ID)) {
+        if (tly_opt_string(m[M_UUID], "event_uuid", TLY_EVENT_ID_MAX, &ev->event_id, f) != 0)
+            return -1;
+        if (ev->event_id == NULL)
+            return tly_fail(f, TLY_FAIL_MISSING_FIELD, "event_uuid",
+                            "event_uuid: required field is missing or empty");
+    }
+    if (!tly_mapped(cfg, TLY_MAP_EVENT_NAME) && map_name(m, cfg, &ev->event_name, f) != 0)
         return -1;
-    if (ev->event_id == NULL)
-        return tly_fail(f, TLY_FAIL_MISSING_FIELD, "event_uuid",
-                        "event_uuid: required field is missing or empty");
-    const char *code;
-    if (tly_opt_string(m[M_NAME], "event_name", TLY_EVENT_NAME_MAX, &ev->event_name, f) != 0 ||
-        tly_opt_string(m[M_CODE], "event_code", TLY_EVENT_NAME_MAX, &code, f) != 0)
-        return -1;
-    if (ev->event_name == NULL)
-        ev->event_name = code;
-    if (ev->event_name == NULL)
-        return tly_fail(f, TLY_FAIL_MISSING_FIELD, "event_name",
-                        "event_name: required, or event_code when the event has no name");
     if (tly_opt_object(m[M_USER_ATTRS], "user_attributes", NULL, &ev->traits, f) != 0 ||
-        map_user(m, ev->traits, &ev->user_id, f) != 0 ||
-        map_time(m[M_TIME], &ev->timestamp, f) != 0)
+        (!tly_mapped(cfg, TLY_MAP_USER_ID) && map_user(m, ev->traits, &ev->user_id, f) != 0) ||
+        (!tly_mapped(cfg, TLY_MAP_TIMESTAMP) && map_time(m[M_TIME], &ev->timestamp, f) != 0))
         return -1;
-    if (tly_opt_object(m[M_ATTRS], "event_attributes", &tly_empty_object, &ev->properties, f) !=
-            0 ||
+    if ((!tly_mapped(cfg, TLY_MAP_PROPERTIES) &&
+         tly_opt_object(m[M_ATTRS], "event_attributes", &tly_empty_object, &ev->properties, f) !=
+             0) ||
         tly_opt_object(m[M_DEVICE], "device_attributes", NULL, &ev->context, f) != 0)
         return -1;
-    return 0;
+    return tly_mapping_apply(cfg, item, ev, f);
 }
 
 static const char *moengage_event_id_of(const cJSON *item)

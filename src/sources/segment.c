@@ -313,27 +313,33 @@ static int map_time(const cJSON *m[M_COUNT], int64_t received_at, int64_t *ts,
 }
 
 /* The fields every call type has: id, user, time, properties, context. */
-static int map_common(const cJSON *m[M_COUNT], const struct tly_record *rec, struct tly_event *ev,
+static int map_common(const cJSON *m[M_COUNT], const struct tly_record *rec,
+                      const struct tly_source_config *cfg, struct tly_event *ev,
                       struct tly_failure *f)
 {
-    if (tly_req_string(m[M_MSGID], "messageId", TLY_EVENT_ID_MAX, &ev->event_id, f) != 0)
+    if (!tly_mapped(cfg, TLY_MAP_EVENT_ID) &&
+        tly_req_string(m[M_MSGID], "messageId", TLY_EVENT_ID_MAX, &ev->event_id, f) != 0)
         return -1;
-    if (utf8_chars(ev->event_id) > TLY_SEGMENT_MESSAGE_ID_MAX)
+    if (ev->event_id != NULL && utf8_chars(ev->event_id) > TLY_SEGMENT_MESSAGE_ID_MAX)
         return tly_fail(f, TLY_FAIL_TOO_LARGE, "messageId",
                         "messageId: %zu characters, at most %d allowed", utf8_chars(ev->event_id),
                         TLY_SEGMENT_MESSAGE_ID_MAX);
     const char *anon;
-    if (tly_opt_string(m[M_USER], "userId", TLY_USER_ID_MAX, &ev->user_id, f) != 0 ||
-        tly_opt_string(m[M_ANON], "anonymousId", TLY_USER_ID_MAX, &anon, f) != 0)
+    if (!tly_mapped(cfg, TLY_MAP_USER_ID)) {
+        if (tly_opt_string(m[M_USER], "userId", TLY_USER_ID_MAX, &ev->user_id, f) != 0 ||
+            tly_opt_string(m[M_ANON], "anonymousId", TLY_USER_ID_MAX, &anon, f) != 0)
+            return -1;
+        if (ev->user_id == NULL)
+            ev->user_id = anon;
+        if (ev->user_id == NULL)
+            return tly_fail(f, TLY_FAIL_MISSING_FIELD, "userId",
+                            "userId: required, or anonymousId when the user is not known");
+    }
+    if (!tly_mapped(cfg, TLY_MAP_TIMESTAMP) &&
+        map_time(m, rec->received_at, &ev->timestamp, f) != 0)
         return -1;
-    if (ev->user_id == NULL)
-        ev->user_id = anon;
-    if (ev->user_id == NULL)
-        return tly_fail(f, TLY_FAIL_MISSING_FIELD, "userId",
-                        "userId: required, or anonymousId when the user is not known");
-    if (map_time(m, rec->received_at, &ev->timestamp, f) != 0)
-        return -1;
-    if (tly_opt_object(m[M_PROPS], "properties", &tly_empty_object, &ev->properties, f) != 0 ||
+    if ((!tly_mapped(cfg, TLY_MAP_PROPERTIES) &&
+         tly_opt_object(m[M_PROPS], "properties", &tly_empty_object, &ev->properties, f) != 0) ||
         tly_opt_object(m[M_CTX], "context", NULL, &ev->context, f) != 0)
         return -1;
     return 0;
@@ -349,7 +355,8 @@ static int call_type(const cJSON *m[M_COUNT], const struct tly_record *rec, cons
     return tly_req_string(m[M_TYPE], "type", 64, type, f);
 }
 
-static int segment_map(const cJSON *item, const struct tly_record *rec, struct tly_event *ev,
+static int segment_map(const cJSON *item, const struct tly_record *rec,
+                       const struct tly_source_config *cfg, struct tly_event *ev,
                        struct tly_failure *f)
 {
     memset(ev, 0, sizeof *ev);
@@ -367,7 +374,8 @@ static int segment_map(const cJSON *item, const struct tly_record *rec, struct t
     ev->kind = TLY_EVENT_TRACK;
     ev->event_name = type;
     if (strcmp(type, "track") == 0) {
-        if (tly_req_string(m[M_EVENT], "event", TLY_EVENT_NAME_MAX, &ev->event_name, f) != 0)
+        if (!tly_mapped(cfg, TLY_MAP_EVENT_NAME) &&
+            tly_req_string(m[M_EVENT], "event", TLY_EVENT_NAME_MAX, &ev->event_name, f) != 0)
             return -1;
     } else if (strcmp(type, "page") == 0 || strcmp(type, "screen") == 0) {
         if (tly_opt_string(m[M_NAME], "name", TLY_EVENT_NAME_MAX, &ev->event_name, f) != 0)
@@ -391,7 +399,9 @@ static int segment_map(const cJSON *item, const struct tly_record *rec, struct t
                         "group, alias)",
                         type);
     }
-    return map_common(m, rec, ev, f);
+    if (map_common(m, rec, cfg, ev, f) != 0)
+        return -1;
+    return tly_mapping_apply(cfg, item, ev, f);
 }
 
 static const char *segment_event_id_of(const cJSON *item)

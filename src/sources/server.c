@@ -202,9 +202,13 @@ static int server_split(const struct tly_record *rec, struct tly_items *out, str
     return 0;
 }
 
-static int server_map(const cJSON *item, const struct tly_record *rec, struct tly_event *ev,
+/* The server source takes no settings (sources/settings.h): `cfg` is
+ * not read. */
+static int server_map(const cJSON *item, const struct tly_record *rec,
+                      const struct tly_source_config *cfg, struct tly_event *ev,
                       struct tly_failure *f)
 {
+    (void)cfg;
     int64_t ts;
     struct members m;
     if (check_event(item, &m, &ts, f) != 0)

@@ -138,7 +138,8 @@ static int map_time(const cJSON *item, int64_t received_at, int64_t *ts, struct 
     return 0;
 }
 
-static int webengage_map(const cJSON *item, const struct tly_record *rec, struct tly_event *ev,
+static int webengage_map(const cJSON *item, const struct tly_record *rec,
+                         const struct tly_source_config *cfg, struct tly_event *ev,
                          struct tly_failure *f)
 {
     memset(ev, 0, sizeof *ev);
@@ -150,34 +151,41 @@ static int webengage_map(const cJSON *item, const struct tly_record *rec, struct
     ev->tenant = rec->tenant;
     ev->source = TLY_SOURCE_WEBENGAGE;
     ev->received_at = rec->received_at;
-    if (tly_opt_string(member(meta, "request_id"), "x-request-id", TLY_EVENT_ID_MAX, &ev->event_id,
-                       f) != 0)
+    if (!tly_mapped(cfg, TLY_MAP_EVENT_ID)) {
+        if (tly_opt_string(member(meta, "request_id"), "x-request-id", TLY_EVENT_ID_MAX,
+                           &ev->event_id, f) != 0)
+            return -1;
+        if (ev->event_id == NULL)
+            return tly_fail(f, TLY_FAIL_MISSING_FIELD, "x-request-id",
+                            "x-request-id: the request carried no id");
+    }
+    if (!tly_mapped(cfg, TLY_MAP_EVENT_NAME)) {
+        if (tly_opt_string(member(meta, "event_type"), "eventType", TLY_EVENT_NAME_MAX,
+                           &ev->event_name, f) != 0)
+            return -1;
+        if (ev->event_name == NULL && tly_opt_string(member(item, "event_name"), "event_name",
+                                                     TLY_EVENT_NAME_MAX, &ev->event_name, f) != 0)
+            return -1;
+        if (ev->event_name == NULL)
+            return tly_fail(f, TLY_FAIL_MISSING_FIELD, "eventType",
+                            "eventType: required (query parameter), or event_name in the body");
+    }
+    if ((!tly_mapped(cfg, TLY_MAP_USER_ID) && map_user(item, &ev->user_id, f) != 0) ||
+        (!tly_mapped(cfg, TLY_MAP_TIMESTAMP) &&
+         map_time(item, rec->received_at, &ev->timestamp, f) != 0))
         return -1;
-    if (ev->event_id == NULL)
-        return tly_fail(f, TLY_FAIL_MISSING_FIELD, "x-request-id",
-                        "x-request-id: the request carried no id");
-    if (tly_opt_string(member(meta, "event_type"), "eventType", TLY_EVENT_NAME_MAX, &ev->event_name,
-                       f) != 0)
-        return -1;
-    if (ev->event_name == NULL && tly_opt_string(member(item, "event_name"), "event_name",
-                                                 TLY_EVENT_NAME_MAX, &ev->event_name, f) != 0)
-        return -1;
-    if (ev->event_name == NULL)
-        return tly_fail(f, TLY_FAIL_MISSING_FIELD, "eventType",
-                        "eventType: required (query parameter), or event_name in the body");
-    if (map_user(item, &ev->user_id, f) != 0 ||
-        map_time(item, rec->received_at, &ev->timestamp, f) != 0)
-        return -1;
-    const cJSON *data = member(item, "event_data");
-    if (data == NULL || cJSON_IsNull(data))
-        data = &tly_empty_object;
-    else if (!cJSON_IsObject(data))
-        return tly_fail(f, TLY_FAIL_INVALID_TYPE, "event_data",
-                        "event_data: expected object, got %s", tly_json_type_name(data));
-    ev->properties = data;
+    if (!tly_mapped(cfg, TLY_MAP_PROPERTIES)) {
+        const cJSON *data = member(item, "event_data");
+        if (data == NULL || cJSON_IsNull(data))
+            data = &tly_empty_object;
+        else if (!cJSON_IsObject(data))
+            return tly_fail(f, TLY_FAIL_INVALID_TYPE, "event_data",
+                            "event_data: expected object, got %s", tly_json_type_name(data));
+        ev->properties = data;
+    }
     const cJSON *sys = member(item, "system_data");
     ev->context = cJSON_IsObject(sys) ? sys : NULL;
-    return 0;
+    return tly_mapping_apply(cfg, item, ev, f);
 }
 
 static const char *webengage_event_id_of(const cJSON *item)

@@ -156,6 +156,23 @@ static const char *const migrations[] = {
     "  user_id TEXT NOT NULL,"
     "  accepted_at INTEGER NOT NULL,"
     "  PRIMARY KEY (tenant_id, campaign_id, user_id)) WITHOUT ROWID;",
+    /* Source settings: one JSON document per tenant and source
+     * (sources/settings.h), the credentials of source_secrets folded in
+     * (the Segment secret as "shared_secret"; the WebEngage MD5 hex and
+     * license code, stored there as one string, as "secret_md5" and
+     * "license_code"), which it replaces. */
+    "CREATE TABLE source_settings ("
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id),"
+    "  source TEXT NOT NULL,"
+    "  settings TEXT NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (tenant_id, source)) WITHOUT ROWID;"
+    "INSERT INTO source_settings (tenant_id, source, settings, updated_at)"
+    "  SELECT tenant_id, source, CASE source"
+    "    WHEN 'segment' THEN json_object('shared_secret', secret)"
+    "    ELSE json_object('license_code', substr(secret, 33), 'secret_md5', substr(secret, 1, 32))"
+    "  END, updated_at FROM source_secrets WHERE source IN ('segment', 'webengage');"
+    "DROP TABLE source_secrets;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -121,7 +121,7 @@ static inline long check_adapter_record(const struct tly_record *rec, check_extr
         for (size_t i = 0; i < items.n; i++) {
             struct tly_event ev;
             memset(&f, 'x', sizeof f);
-            if (a->map(items.item[i], rec, &ev, &f) != 0) {
+            if (a->map(items.item[i], rec, NULL, &ev, &f) != 0) {
                 check_failure(&f);
                 continue;
             }

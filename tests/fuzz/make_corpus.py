@@ -708,6 +708,47 @@ def tzif_seeds():
     return seeds
 
 
+def source_settings_seeds():
+    """fuzz_source_settings: a source byte (1 + b % 6), the PUT body, and
+    optionally NUL + an item the mapping is applied to."""
+    server, segment, moengage, clevertap, webengage, track = range(0, 6)
+    item = compact({"userId": "u", "traits": {"email": "a@x.io", "a/b": 1, "m~n": [0, "x"]},
+                    "properties": {"when": 1773478800, "d": {}}, "t": "2026-03-14T09:00:00Z"})
+    docs = [
+        (server, {}),
+        (server, {"mapping": {"user_id": "/a"}}),
+        (segment, {"shared_secret": "abc123"}),
+        (segment, {"shared_secret": None, "mapping": {"user_id": "/traits/email",
+                                                      "timestamp": "/t"}}),
+        (segment, {"mapping": {"user_id": "/traits/a~1b", "event_id": "/traits/m~0n/1",
+                               "properties": "/properties/d", "event_name": "/x"}}),
+        (segment, {"mapping": {"user_id": "/bad~2"}}),
+        (moengage, {"basic_auth": [{"username": "moe", "password": "pw"},
+                                   {"username": "moe2", "password": "pw2"}],
+                    "event_name_field": "event_code"}),
+        (moengage, {"event_name_field": "event_name", "mapping": {"timestamp": "/properties/when"}}),
+        (clevertap, {"target_names": {"password": "a target named like a secret"}}),
+        (clevertap, {"target_names": {"1700": "Cart Abandoned", "1800": "Churn"},
+                     "basic_auth": [{"username": "ct", "password": "p"}]}),
+        (webengage, {"license_code": "~2024c5a1", "secret_key": "we-secret-key-7f3a",
+                     "mapping": {"user_id": "/event_data/uid"}}),
+        (webengage, {"source": "webengage", "license_code": "x", "secret_set": True,
+                     "updated_at": None}),
+        (track, {"basic_auth": [{"username": "t", "password_set": True}]}),
+        (track, {"basic_auth": [{"username": "t", "password": "p"}], "mapping": {}}),
+    ]
+    seeds = {}
+    for i, (src, doc) in enumerate(docs):
+        body = bytes([src + 0]) + json.dumps(doc).encode()
+        seeds["doc-%02d" % i] = body
+        seeds["doc-%02d-item" % i] = body + b"\0" + item
+    seeds["pointer-00"] = bytes([segment]) + b"/traits/a~1b\0" + item
+    seeds["pointer-01"] = bytes([segment]) + b"/traits/m~0n/1\0" + item
+    seeds["bad-00"] = bytes([segment]) + b"{\"mapping\":"
+    seeds["bad-01"] = bytes([moengage]) + b"[]"
+    return seeds
+
+
 TARGETS = {
     "fuzz_http1": http1_seeds,
     "fuzz_server_event": server_event_seeds,
@@ -722,6 +763,7 @@ TARGETS = {
     "fuzz_clevertap_adapter": clevertap_adapter_seeds,
     "fuzz_campaign": campaign_seeds,
     "fuzz_tzif": tzif_seeds,
+    "fuzz_source_settings": source_settings_seeds,
 }
 
 

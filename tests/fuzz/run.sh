@@ -34,7 +34,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 dict_for() {
   case $1 in
     fuzz_http1) echo "$here/http.dict" ;;
-    fuzz_server_event | fuzz_server_scan | fuzz_server_adapter | fuzz_segment_adapter | fuzz_moengage_adapter | fuzz_webengage_adapter | fuzz_clevertap_adapter) echo "$here/json.dict" ;;
+    fuzz_server_event | fuzz_server_scan | fuzz_server_adapter | fuzz_segment_adapter | fuzz_moengage_adapter | fuzz_webengage_adapter | fuzz_clevertap_adapter | fuzz_source_settings) echo "$here/json.dict" ;;
     fuzz_timestamp) echo "$here/timestamp.dict" ;;
     fuzz_campaign) echo "$here/campaign.dict" ;;
     *) echo "" ;;

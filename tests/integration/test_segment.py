@@ -261,7 +261,7 @@ def test_signature(data):
     for b in ({"shared_secret": ""}, {"shared_secret": 5}, {"secret": "x"}, [],
               {"shared_secret": "x" * 257}):
         assert d.send_json("PUT", "/v1/sources/segment", b, t["admin_key"])[0] == 400, b
-    assert d.get_json("/v1/sources/moengage", t["admin_key"])[0] == 404
+    assert d.get_json("/v1/sources/nope", t["admin_key"])[0] == 404
     status, s = d.send_json("PUT", "/v1/sources/segment", {"shared_secret": None},
                             t["admin_key"])
     assert status == 200 and s["shared_secret_set"] is False, s

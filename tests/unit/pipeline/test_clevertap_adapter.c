@@ -68,7 +68,7 @@ static struct tly_record record_for(const char *endpoint, const char *body, size
 static int judge(const struct tly_adapter *a, const cJSON *item, const struct tly_record *rec,
                  struct tly_event *ev, struct tly_failure *f)
 {
-    if (a->map(item, rec, ev, f) != 0)
+    if (a->map(item, rec, NULL, ev, f) != 0)
         return -1;
     struct tly_tenant_settings s;
     tly_settings_default(&s);
@@ -283,7 +283,7 @@ static void test_profile_merge(void **state)
     cJSON *attrs = cJSON_CreateObject(), *times = cJSON_CreateObject();
     struct tly_event ev;
     int changed;
-    assert_int_equal(a->map(items.item[0], &rec, &ev, &f), 0);
+    assert_int_equal(a->map(items.item[0], &rec, NULL, &ev, &f), 0);
     assert_int_equal(ev.kind, TLY_EVENT_TRACK);
     assert_non_null(ev.traits);
     assert_int_equal(tly_profile_merge(attrs, times, ev.traits, NULL, ev.timestamp, &changed), 0);
@@ -319,7 +319,7 @@ static void test_dates(void **state)
     struct tly_event ev;
     assert_int_equal(a->split(&r, &items, &f), 0);
     assert_int_equal(items.n, 1);
-    assert_int_equal(a->map(items.item[0], &r, &ev, &f), 0);
+    assert_int_equal(a->map(items.item[0], &r, NULL, &ev, &f), 0);
     cJSON *want = cJSON_Parse("{\"a\":\"$D_\",\"b\":\"$D_999999999999\","
                               "\"c\":\"1970-01-01T00:00:00.000Z\","
                               "\"d\":{\"e\":[\"2022-10-04T13:39:41.000Z\"]},\"f\":\"$D_12x\"}");

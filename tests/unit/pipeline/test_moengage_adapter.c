@@ -68,7 +68,7 @@ static struct tly_record record_for(const char *endpoint, const char *body, size
 static int judge(const struct tly_adapter *a, const cJSON *item, const struct tly_record *rec,
                  struct tly_event *ev, struct tly_failure *f)
 {
-    if (a->map(item, rec, ev, f) != 0)
+    if (a->map(item, rec, NULL, ev, f) != 0)
         return -1;
     struct tly_tenant_settings s;
     tly_settings_default(&s);
@@ -257,7 +257,7 @@ static void test_user_attributes_merge(void **state)
     for (size_t i = 0; i < items.n; i++) {
         struct tly_event ev;
         int changed;
-        assert_int_equal(a->map(items.item[i], &rec, &ev, &f), 0);
+        assert_int_equal(a->map(items.item[i], &rec, NULL, &ev, &f), 0);
         assert_int_equal(ev.kind, TLY_EVENT_TRACK);
         assert_non_null(ev.traits);
         assert_int_equal(tly_profile_merge(attrs, times, ev.traits, NULL, ev.timestamp, &changed),

@@ -78,7 +78,7 @@ static void check_item(const char *name, size_t i, const struct tly_adapter *a, 
     struct tly_event ev;
     struct tly_failure f;
     memset(&f, 0, sizeof f);
-    int rc = a->map(item, rec, &ev, &f);
+    int rc = a->map(item, rec, NULL, &ev, &f);
     const cJSON *failed = cJSON_GetObjectItemCaseSensitive(want, "failed");
     if (failed != NULL) {
         const char *reason = cJSON_GetObjectItemCaseSensitive(failed, "reason")->valuestring;
@@ -202,12 +202,12 @@ static void test_type_from_path(void **state)
     struct tly_failure f;
     struct tly_event ev;
     assert_int_equal(a->split(&r, &items, &f), 0);
-    assert_int_equal(a->map(items.item[0], &r, &ev, &f), 0);
+    assert_int_equal(a->map(items.item[0], &r, NULL, &ev, &f), 0);
     assert_string_equal(ev.event_name, "E");
     assert_int_equal(ev.timestamp, RECEIVED_AT); /* no time sent: the receive time */
     r.meta = tly_segment_meta("page");
     r.meta_len = strlen(r.meta);
-    assert_int_equal(a->map(items.item[0], &r, &ev, &f), 0);
+    assert_int_equal(a->map(items.item[0], &r, NULL, &ev, &f), 0);
     assert_string_equal(ev.event_name, "Page Viewed"); /* the path's type */
     assert_null(tly_segment_meta("group"));
     tly_items_free(&items);

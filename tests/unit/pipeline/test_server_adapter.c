@@ -103,7 +103,7 @@ static void expect_map_fail(const char *body, int reason, const char *field)
     struct tly_event ev;
     struct tly_failure f;
     memset(&f, 0, sizeof f);
-    int rc = server()->map(it.item[0], &r, &ev, &f);
+    int rc = server()->map(it.item[0], &r, NULL, &ev, &f);
     if (rc != -1)
         fail_msg("map of %.100s: rc %d, expected %s on %s", body, rc, tly_fail_reason_name(reason),
                  field);
@@ -260,7 +260,7 @@ static void test_split_batch_in_order(void **state)
             struct tly_record r = record_of(TLY_KIND_BATCH, body);
             struct tly_event ev;
             struct tly_failure f;
-            assert_int_equal(server()->map(it.item[i], &r, &ev, &f), 0);
+            assert_int_equal(server()->map(it.item[i], &r, NULL, &ev, &f), 0);
             assert_string_equal(ev.event_id, want);
             assert_true(ev.timestamp == RECEIVED_AT - 1000 - (int64_t)i);
         }
@@ -426,7 +426,7 @@ static void test_map_good_item(void **state)
     struct tly_event ev;
     memset(&ev, 0xa5, sizeof ev);
     struct tly_failure f;
-    assert_int_equal(server()->map(it.item[0], &r, &ev, &f), 0);
+    assert_int_equal(server()->map(it.item[0], &r, NULL, &ev, &f), 0);
     assert_int_equal(ev.kind, TLY_EVENT_TRACK);
     assert_int_equal(ev.tenant, TENANT);
     assert_int_equal(ev.source, TLY_SOURCE_SERVER);
@@ -462,7 +462,7 @@ static void test_map_record_fields_win(void **state)
     r.received_at = 1717243200999LL;
     struct tly_event ev;
     struct tly_failure f;
-    assert_int_equal(server()->map(it.item[0], &r, &ev, &f), 0);
+    assert_int_equal(server()->map(it.item[0], &r, NULL, &ev, &f), 0);
     assert_int_equal(ev.tenant, 123456);
     assert_int_equal(ev.source, TLY_SOURCE_SERVER);
     assert_true(ev.received_at == 1717243200999LL);
@@ -494,7 +494,7 @@ static void test_map_timestamp_forms(void **state)
         struct tly_record r = record_of(TLY_KIND_SINGLE, body);
         struct tly_event ev;
         struct tly_failure f;
-        if (server()->map(it.item[0], &r, &ev, &f) != 0)
+        if (server()->map(it.item[0], &r, NULL, &ev, &f) != 0)
             fail_msg("timestamp %s refused: %s", cases[i].json, f.message);
         if (ev.timestamp != cases[i].ms)
             fail_msg("timestamp %s: %lld ms, expected %lld", cases[i].json, (long long)ev.timestamp,
@@ -594,7 +594,7 @@ static void test_map_too_large(void **state)
                 struct tly_record r = record_of(TLY_KIND_SINGLE, body);
                 struct tly_event ev;
                 struct tly_failure f;
-                if (server()->map(it.item[0], &r, &ev, &f) != 0)
+                if (server()->map(it.item[0], &r, NULL, &ev, &f) != 0)
                     fail_msg("%s of %zu bytes refused: %s", limits[i].field, n, f.message);
                 tly_items_free(&it);
             } else {
@@ -649,7 +649,7 @@ static void test_map_items_of_a_batch(void **state)
         struct tly_event ev;
         struct tly_failure f;
         memset(&f, 0, sizeof f);
-        int rc = server()->map(it.item[i], &r, &ev, &f);
+        int rc = server()->map(it.item[i], &r, NULL, &ev, &f);
         if (want[i].reason == 0) {
             assert_int_equal(rc, 0);
             assert_string_equal(ev.event_id, want[i].id);

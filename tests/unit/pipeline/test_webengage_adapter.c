@@ -80,7 +80,7 @@ static void run_fixture(const char *name)
     const cJSON *item = items.item[0];
 
     struct tly_event ev;
-    int rc = a->map(item, &rec, &ev, &f);
+    int rc = a->map(item, &rec, NULL, &ev, &f);
     if (rc == 0) {
         struct tly_tenant_settings s;
         tly_settings_default(&s);
@@ -192,7 +192,7 @@ static void test_missing_meta(void **state)
         memset(&f, 0, sizeof f);
         assert_int_equal(a->split(&rec, &items, &f), 0);
         struct tly_event ev;
-        assert_int_equal(a->map(items.item[0], &rec, &ev, &f), -1);
+        assert_int_equal(a->map(items.item[0], &rec, NULL, &ev, &f), -1);
         assert_string_equal(f.field, cases[i].field);
         tly_items_free(&items);
     }
