@@ -6,16 +6,22 @@
  * key as user name), checks the body with the allocation-free scan
  * (tly_moengage_scan: strict JSON, an object with a non-empty "events"
  * array of at most TLY_MOENGAGE_EVENTS_MAX), and appends the raw body as
- * one BATCH record; 200 {"success":true} once it is durable. MoEngage
- * resends a whole batch on any non-2xx, so only a body that can never
- * succeed is refused (400); bad events are judged one by one by the
- * pipeline and end as failed events.
+ * one BATCH record; 200 {"success":true} once it is durable.
+ *
+ * MoEngage resends a batch it did not get a 2xx for three times and then
+ * drops it, so nothing it sends is refused once authenticated: a body that
+ * can never succeed (not JSON, no "events" array, …) is appended unchecked
+ * and answered 200 {"success":true,"dead_letter":{"field","message"}} once
+ * durable; the pipeline fails the whole record, which then waits in
+ * GET /v1/failed-events with its reason and raw body. Bad events inside a
+ * good body are judged one by one and end as failed events too.
  */
 #include "ingest/ingest.h"
 #include "log/record.h"
 #include "sources/moengage.h"
 
 #include <llhttp.h>
+#include <string.h>
 
 static const char ok[] = "{\"success\":true}";
 
@@ -38,6 +44,27 @@ static int authenticate(struct tly_ingest *ing, struct tly_http_req *req, uint32
     return 0;
 }
 
+/* Appends a body that can never succeed, to be failed as a whole by the
+ * pipeline, and answers 200 with why once it is durable. */
+static void append_dead_letter(struct tly_ingest *ing, struct tly_http_req *req, uint32_t tenant,
+                               const char *body, size_t len, const struct tly_error *err)
+{
+    struct tly_buf answer;
+    tly_buf_init(&answer, 4096);
+    int rc = tly_buf_puts(&answer, "{\"success\":true,\"dead_letter\":{\"field\":");
+    rc |= tly_buf_json_str(&answer, err->field, strlen(err->field));
+    rc |= tly_buf_puts(&answer, ",\"message\":");
+    rc |= tly_buf_json_str(&answer, err->msg, strlen(err->msg));
+    rc |= tly_buf_puts(&answer, "}}");
+    tly_ingest_count(ing, 0, 1);
+    if (rc != 0)
+        tly_http_respond_error(req, 503, "unavailable", NULL, "out of memory");
+    else
+        tly_ingest_append(ing, req, tenant, TLY_SOURCE_MOENGAGE, TLY_KIND_BATCH, 0, body, len,
+                          answer.data, answer.len);
+    tly_buf_free(&answer);
+}
+
 static void handle_streams(struct tly_http_req *req, void *arg)
 {
     struct tly_ingest *ing = arg;
@@ -49,8 +76,7 @@ static void handle_streams(struct tly_http_req *req, void *arg)
     struct tly_moengage_body b;
     struct tly_error err;
     if (tly_moengage_scan(body, len, &b, &err) != 0) {
-        tly_ingest_count(ing, 0, 1);
-        tly_http_respond_error(req, 400, "invalid_request", err.field, err.msg);
+        append_dead_letter(ing, req, tenant, body, len, &err);
         return;
     }
     tly_ingest_count(ing, b.items, 0);

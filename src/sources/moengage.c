@@ -125,6 +125,11 @@ static int moengage_split(const struct tly_record *rec, struct tly_items *out,
                         tly_json_type_name(events));
     if (cJSON_GetArraySize(events) == 0)
         return tly_fail(f, TLY_FAIL_MISSING_FIELD, "events", "events: must not be empty");
+    int n = cJSON_GetArraySize(events);
+    if (n > TLY_MOENGAGE_EVENTS_MAX)
+        return tly_fail(f, TLY_FAIL_TOO_LARGE, "events",
+                        "events: %d events, at most %d allowed per request", n,
+                        TLY_MOENGAGE_EVENTS_MAX);
     cJSON *ev;
     cJSON_ArrayForEach(ev, events)
     {

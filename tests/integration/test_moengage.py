@@ -5,7 +5,9 @@ processed or failed with the expected index and reason, while the request
 is answered 200 {"success":true}; user_attributes are merged into the
 user's attributes, last write wins by event time; a resent batch is a
 duplicate; Basic auth with the write key works, missing or wrong keys are
-refused with 401 and store nothing; a body that can never succeed is 400."""
+refused with 401 and store nothing; a body that can never succeed is
+answered 200 once durable and waits, whole, in the failed events (MoEngage
+would resend it three times and then drop it)."""
 
 import base64
 import datetime
@@ -199,26 +201,36 @@ def test_shapes_and_limits(data):
     d = Daemon(data)
     key = {"X-API-KEY": t["write_key"], "Content-Type": "application/json"}
     item = {"event_name": "E", "event_uuid": "x", "event_time": int(time.time()), "uid": "u"}
-    bad = [("{\"events\":[", ""), ("[{\"events\":[]}]", ""), ("\"MOENGAGE\"", ""),
-           ("{\"events\":[]} {}", ""), ("", ""),
-           ("{\"app_name\":\"A\",\"source\":\"MOENGAGE\"}", "events"),
-           ("{\"events\":{}}", "events"), ("{\"events\":[]}", "events"),
-           (json.dumps({"events": [item] * 501}), "events")]
+    # (body, field named in the answer, reason of the failed record)
+    bad = [("{\"events\":[", "", "invalid_json"), ("[{\"events\":[]}]", "", "invalid_type"),
+           ("\"MOENGAGE\"", "", "invalid_type"), ("{\"events\":[]} {}", "", "invalid_json"),
+           ("", "", "invalid_json"),
+           ("{\"app_name\":\"A\",\"source\":\"MOENGAGE\"}", "events", "missing_field"),
+           ("{\"events\":{}}", "events", "invalid_type"),
+           ("{\"events\":[]}", "events", "missing_field"),
+           (json.dumps({"events": [item] * 501}), "events", "too_large")]
+    expected = []
     for path in PATHS:
-        for body, field in bad:
+        for body, field, reason in bad:
             status, answer = post(d, path, body, key)
-            assert status == 400, (path, body[:40], status, answer)
-            assert answer["error"] == "invalid_request", answer
-            assert answer.get("field", "") == field, (body[:40], answer)
+            assert status == 200, (path, body[:40], status, answer)
+            assert answer["success"] is True, answer
+            assert answer["dead_letter"]["field"] == field, (body[:40], answer)
+            assert answer["dead_letter"]["message"], answer
+            expected.append((reason, body))
     status, answer = post(d, "/v3/moengage", json.dumps({"events": [item] * 501}), key)
-    assert "at most 500 allowed" in answer["message"], answer
-    assert d.metrics()["tally_log_durable_offset_bytes"] == 0
+    assert "at most 500 allowed" in answer["dead_letter"]["message"], answer
     # 500 events is accepted; items that are not events still get 200.
     assert post(d, "/moengage/v4", json.dumps({"events": [dict(item, event_uuid="l-%d" % i)
                                                          for i in range(500)]}), key) == (200, OK)
     assert post(d, "/moengage/v4", json.dumps({"events": [1, None, "x"]}), key) == (200, OK)
     d.wait_processed()
     assert d.get_json("/v1/events/l-499", t["admin_key"])[1]["status"] == "processed"
+    # Every unusable body is one failed record with its reason, nothing lost.
+    status, page = d.get_json("/v1/failed-events?source=moengage&limit=100", t["admin_key"])
+    assert status == 200, page
+    whole = sorted(f["reason"] for f in page["failed_events"] if f["index"] == -1)
+    assert whole == sorted(r for r, _ in expected + [("too_large", "")]), whole
     assert d.stop() == 0
 
 
