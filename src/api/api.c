@@ -4,6 +4,7 @@
  */
 #include "api/api.h"
 #include "core/timeparse.h"
+#include "core/utf8.h"
 #include "store/db.h"
 
 #include <stdarg.h>
@@ -121,7 +122,7 @@ void tly_api_job_answer(struct tly_api_job *job)
         tly_http_respond_error(job->req, job->status, job->error ? job->error : "error", job->field,
                                job->message);
     else
-        tly_http_respond(job->req, job->status, "application/json",
+        tly_http_respond(job->req, job->status, job->status == 204 ? NULL : "application/json",
                          job->out.data ? job->out.data : "", job->out.len);
     tly_api_job_free(job);
 }
@@ -225,6 +226,17 @@ static int decode(const char *s, size_t n, char *out, size_t outsz, int plus_is_
 int tly_url_decode(const char *s, size_t n, char *out, size_t outsz)
 {
     return decode(s, n, out, outsz, 0);
+}
+
+int tly_api_user_id_param(struct tly_api_job *job, int i, char *out, size_t outsz)
+{
+    size_t n;
+    const char *raw = tly_http_param(job->req, i, &n);
+    if (raw == NULL || tly_url_decode(raw, n, out, outsz) != 0 || !tly_utf8_valid(out, strlen(out)))
+        return tly_api_job_fail(job, 400, "invalid_request", "user_id",
+                                "user_id: malformed, not UTF-8, or longer than %zu bytes",
+                                outsz - 1);
+    return 0;
 }
 
 int tly_query_get(const char *q, size_t qlen, const char *name, char *out, size_t outsz)

@@ -1,6 +1,6 @@
 /*
  * The management API (admin key, tenant-scoped): events, failed events and
- * replay, users, settings.
+ * replay, users, settings, sources.
  *
  * Handlers never touch SQLite on the HTTP loop: a handler checks the admin
  * key and its parameters, then hands a job to libuv's threadpool, which
@@ -91,6 +91,11 @@ int tly_query_get(const char *q, size_t qlen, const char *name, char *out, size_
 
 /* Percent-decodes a path parameter into out; -1 if malformed or too long. */
 int tly_url_decode(const char *s, size_t n, char *out, size_t outsz);
+
+/* Decodes path parameter `i` of the job's request as a user id (UTF-8, at
+ * most outsz - 1 bytes) into out. 0, or -1 with the job failed (400 naming
+ * user_id); the caller answers. */
+int tly_api_user_id_param(struct tly_api_job *job, int i, char *out, size_t outsz);
 
 /* Route registration of each resource file. */
 int tly_api_events_routes(struct tly_api *api, struct tly_router *r);

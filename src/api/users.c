@@ -42,17 +42,14 @@ static void free_user_req(void *data)
 }
 
 /* Decodes the {user_id} parameter; answers 400 itself on failure. */
-static struct user_req *user_param(struct tly_api_job *job, struct tly_http_req *req)
+static struct user_req *user_param(struct tly_api_job *job)
 {
     struct user_req *u = calloc(1, sizeof *u);
     job->data = u;
     job->free_data = free_user_req;
-    size_t n;
-    const char *raw = tly_http_param(req, 0, &n);
-    if (u == NULL || tly_url_decode(raw, n, u->user_id, sizeof u->user_id) != 0 ||
-        !tly_utf8_valid(u->user_id, strlen(u->user_id))) {
-        tly_api_job_fail(job, 400, "invalid_request", "user_id",
-                         "user_id: malformed, not UTF-8, or longer than 256 bytes");
+    if (u == NULL || tly_api_user_id_param(job, 0, u->user_id, sizeof u->user_id) != 0) {
+        if (u == NULL)
+            tly_api_job_fail(job, 503, "unavailable", NULL, "out of memory");
         tly_api_job_answer(job);
         return NULL;
     }
@@ -82,7 +79,7 @@ static void put_user(struct tly_http_req *req, void *arg)
     struct tly_api_job *job = tly_api_job_new(arg, req, run_register);
     if (job == NULL)
         return;
-    struct user_req *u = user_param(job, req);
+    struct user_req *u = user_param(job);
     if (u == NULL)
         return;
     size_t len;
@@ -134,7 +131,7 @@ static void run_get(struct tly_api_job *job, sqlite3 *db)
 static void get_user(struct tly_http_req *req, void *arg)
 {
     struct tly_api_job *job = tly_api_job_new(arg, req, run_get);
-    if (job != NULL && user_param(job, req) != NULL)
+    if (job != NULL && user_param(job) != NULL)
         tly_api_job_submit(job);
 }
 
@@ -179,7 +176,7 @@ static void get_events(struct tly_http_req *req, void *arg)
     struct tly_api_job *job = tly_api_job_new(arg, req, run_events);
     if (job == NULL)
         return;
-    struct user_req *u = user_param(job, req);
+    struct user_req *u = user_param(job);
     if (u == NULL)
         return;
     u->limit = EVENTS_DEFAULT;
