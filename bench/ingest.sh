@@ -115,27 +115,7 @@ export TALLY_WRITE_KEY=$write_key
 
 pipeline_flag=()
 ((PIPELINE)) || pipeline_flag=(--no-pipeline)
-"$tallyd" serve --data "$data" --listen 127.0.0.1:0 --no-bootstrap "${pipeline_flag[@]}" \
-  2>"$work/tallyd.log" &
-daemon_pid=$!
-port=
-for _ in $(seq 100); do
-  if ! alive "$daemon_pid"; then
-    cat "$work/tallyd.log" >&2
-    wait "$daemon_pid" || true
-    daemon_pid=
-    die "tallyd exited during start-up"
-  fi
-  port=$(sed -n 's/.*msg="listening" addr=127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$work/tallyd.log")
-  [[ -n $port ]] && break
-  sleep 0.1
-done
-if [[ -z $port ]]; then
-  cat "$work/tallyd.log" >&2
-  die "tallyd did not log its listening address within 10 s"
-fi
-base=http://127.0.0.1:$port
-curl -sf --max-time 5 "$base/healthz" >/dev/null || die "GET /healthz failed on $base"
+start_daemon "$data" "$work/tallyd.log" "${pipeline_flag[@]}"
 
 # --------------------------------------------------------------- helpers ---
 metrics() { curl -sf --max-time 5 "$base/metrics" >"$1" || die "GET /metrics failed"; }

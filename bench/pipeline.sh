@@ -54,6 +54,8 @@ make -C "$root" build >/dev/null
 work=$(mktemp -d "${TMPDIR:-/tmp}/tally-pipeline.XXXXXX")
 data=$work/data
 daemon_pid=
+port=
+base=
 
 bench_name=pipeline.sh
 # shellcheck source=bench/lib.sh
@@ -87,27 +89,7 @@ tenant_json=$("$tallyd" tenant create bench --data "$data")
 write_key=$(sed -n 's/.*"write_key":"\([^"]*\)".*/\1/p' <<<"$tenant_json")
 [[ -n $write_key ]] || die "no write_key in: $tenant_json"
 
-"$tallyd" serve --data "$data" --listen 127.0.0.1:0 --no-bootstrap --no-pipeline \
-  2>"$work/tallyd.log" &
-daemon_pid=$!
-port=
-for _ in $(seq 100); do
-  if ! alive "$daemon_pid"; then
-    cat "$work/tallyd.log" >&2
-    wait "$daemon_pid" || true
-    daemon_pid=
-    die "tallyd exited during start-up"
-  fi
-  port=$(sed -n 's/.*msg="listening" addr=127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$work/tallyd.log")
-  [[ -n $port ]] && break
-  sleep 0.1
-done
-[[ -n $port ]] || {
-  cat "$work/tallyd.log" >&2
-  die "tallyd did not log its listening address within 10 s"
-}
-base=http://127.0.0.1:$port
-curl -sf --max-time 5 "$base/healthz" >/dev/null || die "GET /healthz failed on $base"
+start_daemon "$data" "$work/tallyd.log" --no-pipeline
 
 echo "preloading $N events ($USERS users, $DUP_PCT % resent event_ids, batches of $BATCH, $CONNECTIONS connections) into $base ..."
 load_json=$(python3 "$root/bench/pipeline_load.py" --url "$base" --key "$write_key" \

@@ -655,10 +655,12 @@ int64_t tly_tz_period_start(const struct tly_tz *tz, enum tly_period p, int64_t 
 {
     int64_t local = period_first_day(p, n) * DAY_S;
     /* The first t with t + offset(t) >= local. Offsets lie within
-     * (-25 h, +26 h), so it lies in [local - 26 h, local + 25 h]; walk the
-     * stretches of constant offset from before that. */
+     * [-89999, 93599] s, so it lies in (local - 26 h, local + 25 h]: walk the
+     * stretches of constant offset from two days before. The stretch that
+     * holds local + 25 h always answers, so the walk ends there at the
+     * latest, however many transitions a file packs into the window. */
     int64_t t = local - 2 * DAY_S;
-    for (int guard = 0; guard < 1000; guard++) {
+    for (;;) {
         int64_t next;
         int32_t off = offset_at(tz, t, &next);
         int64_t cand = local - off > t ? local - off : t;
@@ -666,5 +668,4 @@ int64_t tly_tz_period_start(const struct tly_tz *tz, enum tly_period p, int64_t 
             return cand * 1000;
         t = next;
     }
-    return (local - tz->before) * 1000; /* not reached with offsets in range */
 }

@@ -739,6 +739,8 @@ static int parse_root(const cJSON *root, struct tly_campaign *c, struct tly_erro
     rc = tly_tz_load(zone, &c->tz, &tzerr);
     if (rc == TLY_ENOMEM)
         return rc;
+    if (rc == TLY_EIO) /* the zone's file is there but unreadable: not the client's fault */
+        return tly_error_set(err, rc, "timezone", "timezone: %.150s", tzerr.msg);
     if (rc == TLY_ENOENT)
         return bad(err, "timezone", "unknown time zone \"%.64s\"", zone);
     if (rc != 0)

@@ -108,7 +108,8 @@ struct tly_campaign {
 };
 
 /* Parses and validates a definition. 0 with *out owned by the caller;
- * TLY_EINVAL / TLY_ETOOBIG with err naming the field; TLY_ENOMEM. */
+ * TLY_EINVAL / TLY_ETOOBIG with err naming the field; TLY_ENOMEM; TLY_EIO
+ * when the time zone's file exists but cannot be read. */
 int tly_campaign_parse(const char *json, size_t len, struct tly_campaign **out,
                        struct tly_error *err);
 void tly_campaign_free(struct tly_campaign *c);

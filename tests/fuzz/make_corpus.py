@@ -24,6 +24,11 @@ Input formats (see the comment at the top of each fuzz_*.c):
                      body of tests/fixtures/webengage with its metadata.
   fuzz_clevertap_adapter  byte 0 = receive time shift in days, then the body.
                      Seeds: every body of tests/fixtures/clevertap.
+  fuzz_campaign      a campaign definition (the body of POST /v1/campaigns).
+  fuzz_tzif          the bytes of a TZif file. Seeds: the zone files of
+                     tests/fixtures/tzif (copies of tzdata's), and made-up
+                     files for what they lack (version 1, footer forms,
+                     broken counts).
   fuzz_log_recovery  byte 0 = shape (bit 0: valid records first, bits 1-2:
                      how many, bit 3: an earlier quarantine file exists, bits
                      4-7 all set: a ~1 MiB first record), then the segment
@@ -554,6 +559,154 @@ def clevertap_adapter_seeds():
     seeds["liquid-quote"] = b"\x00" + b'{"profiles":[{"identity":"O"Brien"}]}'
     return seeds
 
+CAMPAIGN = {
+    "id": "orders-week", "name": "3 orders this week", "status": "active",
+    "timezone": "Asia/Kolkata", "starts_at": "2026-01-01T00:00:00Z",
+    "ends_at": "2027-01-01T00:00:00Z", "window": "week", "complete_when": "all",
+    "max_completions": 0, "enrollment": "auto", "segment": None,
+    "activities": [
+        {"id": "orders", "event": "order_placed",
+         "where": [{"path": "amount", "op": "gte", "value": 100}],
+         "measure": "count", "target": 3},
+        {"id": "spend", "event": "order_placed", "measure": "sum", "property": "amount",
+         "target": 1000},
+    ],
+    "reward": {"type": "points", "name": "100 coins", "amount": 100},
+}
+
+
+def campaign_seeds():
+    """Definitions: the issue's example, one of every op, measure and field,
+    and one breaking each rule (see tests/unit/engine/test_campaign.c)."""
+    act = {"id": "a", "event": "e", "measure": "count", "target": 1}
+    minimal = {"id": "c1", "name": "N", "activities": [act]}
+    seeds = {"ok-issue-example": compact(CAMPAIGN), "ok-minimal": compact(minimal)}
+    ops = [("eq", {"k": [1, 2.5, "x"], "a": None}), ("ne", "x"), ("gt", 1), ("gte", 1.5),
+           ("lt", -1), ("lte", 0), ("in", [1, "1", True, None, {}]), ("nin", []),
+           ("exists", True), ("exists", False), ("contains", "pi")]
+    where = [{"path": "order.item.%d" % i, "op": op, "value": v}
+             for i, (op, v) in enumerate(ops)]
+    seeds["ok-every-op"] = compact(dict(minimal, activities=[
+        {"id": "a", "event": "e", "where": where[:8], "measure": "count", "target": 1},
+        {"id": "b", "event": "e", "where": where[8:], "measure": "count", "target": 1}]))
+    seeds["ok-every-measure"] = compact({
+        "id": "m", "name": "measures", "status": "paused", "timezone": "Europe/Berlin",
+        "starts_at": "2026-03-01T10:00:00+05:30", "ends_at": None, "window": "campaign",
+        "complete_when": "any", "max_completions": 5, "enrollment": "accept",
+        "segment": "vip", "count_before_entry": True,
+        "activities": [
+            {"id": "n", "event": "order", "measure": "count", "target": 2},
+            {"id": "s", "event": "order", "measure": "sum", "property": "a.b", "target": 0.5},
+            {"id": "d", "event": "order", "measure": "distinct", "property": "shop",
+             "target": 3},
+            {"id": "k", "event": "open", "measure": "streak", "period": "week", "target": 4},
+        ],
+        "reward": {"type": "coupon", "code": "X1", "amount": 2.5}})
+    # A document the conditions hold on when it is also the event.
+    seeds["ok-self-matching"] = compact(dict(minimal, activities=[
+        {"id": "a", "event": "e", "measure": "count", "target": 1,
+         "where": [{"path": "id", "op": "eq", "value": "c1"},
+                   {"path": "name", "op": "in", "value": ["N", 1]},
+                   {"path": "segment", "op": "exists", "value": False}]}]))
+    bad = {
+        "not-object": [],
+        "unknown-field": dict(minimal, colour="red"),
+        "webhook": dict(minimal, webhook={"url": "x"}),
+        "id-upper": dict(minimal, id="Orders"),
+        "name-missing": {"id": "c1", "activities": [act]},
+        "status": dict(minimal, status="live"),
+        "timezone-unknown": dict(minimal, timezone="Mars/Olympus"),
+        "timezone-path": dict(minimal, timezone="../etc/passwd"),
+        "starts-epoch": dict(minimal, starts_at="1767225600"),
+        "bounds-reversed": dict(minimal, starts_at="2026-02-01T00:00:00Z",
+                                ends_at="2026-01-01T00:00:00Z"),
+        "max-completions": dict(minimal, max_completions=-1),
+        "segment": dict(minimal, segment="VIP users"),
+        "activities-empty": dict(minimal, activities=[]),
+        "activities-33": dict(minimal, activities=[dict(act, id="a%d" % i) for i in range(33)]),
+        "activity-id-twice": dict(minimal, activities=[act, act]),
+        "property-on-count": dict(minimal, activities=[dict(act, property="x")]),
+        "sum-without-property": dict(minimal, activities=[dict(act, measure="sum")]),
+        "target-fraction": dict(minimal, activities=[dict(act, target=2.5)]),
+        "streak-in-week": dict(minimal, window="week",
+                               activities=[dict(act, measure="streak")]),
+        "period-month": dict(minimal, activities=[dict(act, measure="streak", period="month")]),
+        "op-unknown": dict(minimal, activities=[dict(act, where=[
+            {"path": "a", "op": "like", "value": 1}])]),
+        "gt-string": dict(minimal, activities=[dict(act, where=[
+            {"path": "a", "op": "gt", "value": "5"}])]),
+        "path-9-deep": dict(minimal, activities=[dict(act, where=[
+            {"path": "a.b.c.d.e.f.g.h.i", "op": "exists", "value": True}])]),
+        "path-empty-segment": dict(minimal, activities=[dict(act, where=[
+            {"path": "a..b", "op": "exists", "value": True}])]),
+        "in-257": dict(minimal, activities=[dict(act, where=[
+            {"path": "a", "op": "in", "value": list(range(257))}])]),
+        "reward-no-type": dict(minimal, reward={"name": "x"}),
+    }
+    for name, doc in bad.items():
+        seeds["bad-" + name] = compact(doc)
+    seeds["bad-truncated"] = compact(CAMPAIGN)[:-7]
+    seeds["bad-repeated-field"] = b'{"id":"c1","id":"c2","name":"N","activities":[]}'
+    seeds["bad-infinite"] = b'{"id":"c1","name":"N","activities":[{"id":"a","event":"e",' \
+        b'"where":[{"path":"a","op":"eq","value":1e999}],"measure":"count","target":1}]}'
+    seeds["bad-not-utf8"] = b'{"id":"c1","name":"\xff","activities":[]}'
+    seeds["bad-too-big"] = compact(minimal)[:-1] + b" " * (64 * 1024) + b"}"
+    seeds["value-keys"] = b'[1,1.0,-0,1e2,0.30000000000000004,"1",{"b":1,"a":[null,true]}]'
+    return seeds
+
+
+TZIF_FIXTURES = os.path.join(HERE, "..", "fixtures", "tzif")
+
+
+def tzif(version, times=(), types=((0, 0, 0),), chars=b"UTC\0", footer=b"", leaps=()):
+    """A TZif file: `times` as (instant, type index), `types` as (utoff,
+    isdst, abbreviation index), `leaps` as (instant, correction); version 0
+    has only the 32-bit block."""
+    def block(tsize):
+        # The 32-bit block holds the instants that fit in 32 bits.
+        ts = [x for x in times if tsize == 8 or -(1 << 31) <= x[0] < (1 << 31)]
+        head = b"TZif" + version + b"\0" * 15 + struct.pack(
+            ">6I", 0, 0, len(leaps), len(ts), len(types), len(chars))
+        fmt = ">q" if tsize == 8 else ">i"
+        body = b"".join(struct.pack(fmt, t) for t, _ in ts)
+        body += bytes(i for _, i in ts)
+        body += b"".join(struct.pack(">iBB", *ty) for ty in types)
+        body += chars
+        body += b"".join(struct.pack(fmt + "i", t, c) for t, c in leaps)
+        return head + body
+    if version == b"\0":
+        return block(4)
+    return block(4) + block(8) + b"\n" + footer + b"\n"
+
+
+def tzif_seeds():
+    seeds = {}
+    for name in sorted(os.listdir(TZIF_FIXTURES)):
+        with open(os.path.join(TZIF_FIXTURES, name), "rb") as f:
+            seeds["zone-" + name] = f.read()
+    two = ((3600, 0, 0), (7200, 1, 4))
+    chars = b"CET\0CEST\0"
+    changes = ((1711846800, 1), (1729990800, 0))
+    seeds["v1-no-footer"] = tzif(b"\0", changes, two, chars)
+    seeds["v2-empty-footer"] = tzif(b"2", changes, two, chars)
+    seeds["v3-negative-hours"] = tzif(b"3", changes, two, chars,
+                                      b"<-02>2<-01>,M3.5.0/-1,M10.5.0/0")
+    seeds["v3-over-24-hours"] = tzif(b"3", changes, two, chars, b"AAA0BBB,M3.1.0/50,J300/167")
+    seeds["julian-rules"] = tzif(b"2", changes, two, chars, b"AAA0BBB,J60/0,59/-1:30")
+    seeds["dst-all-year"] = tzif(b"3", (), two, chars, b"EST5EDT,0/0,J365/25")
+    seeds["default-dst-rule"] = tzif(b"2", (), two, chars, b"EST5EDT")
+    seeds["quoted-names"] = tzif(b"2", (), two, chars, b"<+1245>-12:45<+1345>,M9.5.0/2:45,M4.1.0/3:45")
+    seeds["v4"] = tzif(b"4", changes, two, chars, b"CET-1CEST,M3.5.0,M10.5.0/3")
+    seeds["offset-out-of-range"] = tzif(b"2", (), ((93600, 0, 0),), chars, b"")
+    seeds["times-descending"] = tzif(b"2", changes[::-1], two, chars, b"")
+    seeds["leap-seconds"] = tzif(b"2", changes, two, chars, b"", ((78796800, 1),))
+    seeds["far-times"] = tzif(b"2", ((-(1 << 52), 1), (1 << 52, 0)), two, chars,
+                              b"CET-1CEST,M3.5.0,M10.5.0/3")
+    seeds["too-far-times"] = tzif(b"2", ((-(1 << 59), 1), (1 << 59, 0)), two, chars, b"")
+    seeds["truncated"] = seeds["zone-Europe_Berlin"][:1000]
+    seeds["no-footer-newline"] = seeds["zone-Europe_Berlin"][:-1]
+    return seeds
+
 
 TARGETS = {
     "fuzz_http1": http1_seeds,
@@ -567,6 +720,8 @@ TARGETS = {
     "fuzz_moengage_adapter": moengage_adapter_seeds,
     "fuzz_webengage_adapter": webengage_adapter_seeds,
     "fuzz_clevertap_adapter": clevertap_adapter_seeds,
+    "fuzz_campaign": campaign_seeds,
+    "fuzz_tzif": tzif_seeds,
 }
 
 

@@ -36,6 +36,7 @@ dict_for() {
     fuzz_http1) echo "$here/http.dict" ;;
     fuzz_server_event | fuzz_server_scan | fuzz_server_adapter | fuzz_segment_adapter | fuzz_moengage_adapter | fuzz_webengage_adapter | fuzz_clevertap_adapter) echo "$here/json.dict" ;;
     fuzz_timestamp) echo "$here/timestamp.dict" ;;
+    fuzz_campaign) echo "$here/campaign.dict" ;;
     *) echo "" ;;
   esac
 }
@@ -51,8 +52,10 @@ max_len_for() {
     fuzz_webengage_adapter) echo 65536 ;;
     fuzz_clevertap_adapter) echo 65536 ;;
     fuzz_timestamp) echo 64 ;;
+    fuzz_campaign) echo 66000 ;; # past TLY_CAMPAIGN_JSON_MAX (65536)
     fuzz_log_record) echo 65536 ;;
     fuzz_log_recovery) echo 65536 ;;
+    fuzz_tzif) echo 16384 ;; # real zone files are 0.1-4 KB
     *) echo 4096 ;;
   esac
 }

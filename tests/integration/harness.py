@@ -219,6 +219,28 @@ class Daemon:
             assert marker not in text, "sanitizer report from tallyd:\n" + text
 
 
+def kill_during_catch_up(data, rng, *args, timeout=120):
+    """Starts the daemon on `data` (with args) again and again, each time SIGKILLing it
+    a moment (0-30 ms, from rng) after its pipeline committed at least one
+    batch since starting, until it has caught up; stops it cleanly then.
+    Returns how many times it was killed."""
+    kills = 0
+    while True:
+        d = Daemon(data, *args)
+        start = d.metrics()["tally_pipeline_position_bytes"]
+        # Kill it once it has committed at least one batch since starting,
+        # a moment later: mostly in the middle of the next one.
+        m = wait_for(lambda: (lambda m: m if m["tally_pipeline_lag_bytes"] == 0 or
+                              m["tally_pipeline_position_bytes"] > start else None)(d.metrics()),
+                     timeout=timeout, what="pipeline progress")
+        if m["tally_pipeline_lag_bytes"] == 0:
+            assert d.stop() == 0
+            return kills
+        time.sleep(rng.uniform(0, 0.03))
+        d.kill()
+        kills += 1
+
+
 def read_response(sock, buf=b""):
     """Reads one HTTP/1.1 response from a raw socket.
     Returns (status, headers, body, rest_of_buffer)."""

@@ -11,9 +11,8 @@ import os
 import random
 import shutil
 import sqlite3
-import time
 
-from harness import Daemon, create_tenant, iso_now, run, tallyd, wait_for
+from harness import Daemon, create_tenant, iso_now, kill_during_catch_up, run, tallyd
 
 EVENTS = 110_000
 USERS = 5_000
@@ -72,22 +71,7 @@ def test_sigkill_during_catch_up_changes_nothing(data):
     assert out["ok"] and out["processed"] + out["duplicates"] + out["failed"] == EVENTS, out
     assert out["duplicates"] > EVENTS // 10 and out["failed"] > 0, out
 
-    kills = 0
-    rng = random.Random(11)
-    while True:
-        d = Daemon(data)
-        start = d.metrics()["tally_pipeline_position_bytes"]
-        # Kill it once it has committed at least one batch since starting,
-        # a moment later: mostly in the middle of the next one.
-        m = wait_for(lambda: (lambda m: m if m["tally_pipeline_lag_bytes"] == 0 or
-                              m["tally_pipeline_position_bytes"] > start else None)(d.metrics()),
-                     timeout=120, what="pipeline progress")
-        if m["tally_pipeline_lag_bytes"] == 0:
-            assert d.stop() == 0
-            break
-        time.sleep(rng.uniform(0, 0.03))
-        d.kill()
-        kills += 1
+    kills = kill_during_catch_up(data, random.Random(11))
     assert kills >= 3, "caught up before enough kills to prove anything (%d)" % kills
     got, want = state_of(data), state_of(clean)
     assert got[0] == want[0], "processed events per user differ"

@@ -616,6 +616,63 @@ static void test_footer_forms(void **state)
     assert_non_null(strstr(err.msg, "UT offset out of range"));
 }
 
+static void put32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+/* A day start is found however many transitions lie around it: a version-2
+ * file with a transition every 10 s for 52 hours around local midnight,
+ * alternating between -24:59:59 and -24:59:50. The day starts at the first
+ * instant whose local time reaches midnight: 89990 s after it in UTC. */
+static void test_dense_transitions(void **state)
+{
+    (void)state;
+    const int64_t day = 20000, local = day * 86400;
+    const uint32_t n = 52 * 360;
+    /* header, v1 block (one type, one char), header, transitions and
+     * their types, two types, "ABC\0", footer "\n\n" */
+    const size_t len = 44 + 7 + 44 + n * 9 + 2 * 6 + 4 + 2;
+    unsigned char *buf = calloc(1, len);
+    assert_non_null(buf);
+    memcpy(buf, "TZif2", 5); /* empty version-1 block: one type, one char */
+    put32(buf + 36, 1);
+    put32(buf + 40, 1);
+    unsigned char *h = buf + 44 + 7;
+    memcpy(h, "TZif2", 5);
+    put32(h + 32, n);
+    put32(h + 36, 2);
+    put32(h + 40, 4);
+    unsigned char *p = h + 44;
+    for (uint32_t k = 0; k < n; k++) {
+        int64_t t = local - 26 * 3600 + 10 * (int64_t)k;
+        put32(p + k * 8, (uint32_t)((uint64_t)t >> 32));
+        put32(p + k * 8 + 4, (uint32_t)t);
+        p[n * 8 + k] = (unsigned char)(k % 2);
+    }
+    p += n * 9;
+    put32(p, (uint32_t)-89999);
+    put32(p + 6, (uint32_t)-89990);
+    p[10] = 0; /* isdst 0, abbreviation 0 for both */
+    memcpy(p + 12, "ABC", 4);
+    memcpy(p + 16, "\n\n", 2);
+    struct tly_tz *tz = NULL;
+    struct tly_error err = {{0}};
+    int rc = tly_tz_parse(buf, len, "Dense", &tz, &err);
+    if (rc != 0)
+        print_error("%s\n", err.msg);
+    assert_int_equal(rc, 0);
+    int64_t start = tly_tz_period_start(tz, TLY_PERIOD_DAY, day);
+    assert_int_equal(start, (local + 89990) * 1000);
+    assert_int_equal(tly_tz_period_of(tz, TLY_PERIOD_DAY, start), day);
+    assert_int_equal(tly_tz_period_of(tz, TLY_PERIOD_DAY, start - 1), day - 1);
+    tly_tz_free(tz);
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -630,6 +687,7 @@ int main(void)
         cmocka_unit_test(test_unknown_zone),
         cmocka_unit_test(test_corrupt_files),
         cmocka_unit_test(test_footer_forms),
+        cmocka_unit_test(test_dense_transitions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,385 @@
+/*
+ * Campaign definitions and acceptance (README, "Campaigns API").
+ *
+ * POST   /v1/campaigns           body = definition → 201, the campaign;
+ *                                 409 conflict when the id exists
+ * GET    /v1/campaigns           {"campaigns":[…]} ordered by id
+ * GET    /v1/campaigns/{id}      the campaign; 404 not_found
+ * PUT    /v1/campaigns/{id}      body = the full definition (its id, if
+ *                                 given, must be the path's) → 200; 409
+ *                                 naming activities, window or timezone
+ *                                 when an active campaign would change one
+ * DELETE /v1/campaigns/{id}      204; the definition, progress and
+ *                                 acceptances go, issued rewards stay
+ * POST   /v1/users/{user_id}/campaigns/{id}/accept
+ *                                 {"campaign_id","user_id","accepted_at"};
+ *                                 the first acceptance's time stays
+ *
+ * "The campaign" is the canonical definition (tly_campaign_to_json) with
+ * created_at, updated_at and counting added: whether events count now
+ * (status active and no segment; a campaign with a segment counts nobody
+ * until segments exist, and says so in `note`).
+ *
+ * Definitions are parsed in the job, on a pool thread, since loading a time
+ * zone reads a file. A malformed or over-long {id} in a path cannot name a
+ * campaign: 404. A definition breaking a rule is 400 naming the field.
+ */
+#include "api/api.h"
+#include "core/json.h"
+#include "core/timeparse.h"
+#include "engine/campaign.h"
+#include "sources/server.h"
+#include "store/campaigns.h"
+
+#include <llhttp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SEGMENT_NOTE                                                                               \
+    "this campaign has a segment, and segments are not available yet: this campaign counts "       \
+    "nobody until they are"
+
+struct campaign_req {
+    char id[TLY_CAMPAIGN_ID_MAX + 1]; /* from the path; "" for POST */
+    char user_id[TLY_USER_ID_BUF];    /* accept */
+    char *body;                       /* POST, PUT: a copy of the request body */
+    size_t len;
+    int count; /* list: campaigns written so far */
+};
+
+static void free_campaign_req(void *data)
+{
+    struct campaign_req *r = data;
+    if (r != NULL)
+        free(r->body);
+    free(r);
+}
+
+/* Appends the campaign of `row` as the API shows it. */
+static int render(struct tly_buf *b, const struct tly_campaign_row *row)
+{
+    /* The stored text is canonical: one compact object; its closing brace
+     * makes room for the added members. */
+    const char *end = row->len > 0 ? memrchr(row->definition, '}', row->len) : NULL;
+    cJSON *def = cJSON_ParseWithLength(row->definition, row->len);
+    const cJSON *status = cJSON_GetObjectItemCaseSensitive(def, "status");
+    const cJSON *segment = cJSON_GetObjectItemCaseSensitive(def, "segment");
+    int has_segment = segment != NULL && !cJSON_IsNull(segment);
+    int active = cJSON_IsString(status) && strcmp(status->valuestring, "active") == 0;
+    cJSON_Delete(def);
+    if (end == NULL || end == row->definition)
+        return TLY_ECORRUPT;
+    int rc = tly_buf_append(b, row->definition, (size_t)(end - row->definition));
+    rc |= tly_buf_puts(b, ",\"created_at\":");
+    rc |= tly_api_json_time(b, row->created_at);
+    rc |= tly_buf_puts(b, ",\"updated_at\":");
+    rc |= tly_api_json_time(b, row->updated_at);
+    rc |= tly_buf_printf(b, ",\"counting\":%s", active && !has_segment ? "true" : "false");
+    if (has_segment)
+        rc |= tly_buf_puts(b, ",\"note\":\"" SEGMENT_NOTE "\"");
+    rc |= tly_buf_puts(b, "}");
+    return rc ? TLY_ENOMEM : 0;
+}
+
+static int on_row(void *arg, const struct tly_campaign_row *row)
+{
+    struct tly_api_job *job = arg;
+    struct campaign_req *r = job->data;
+    if (r->count++ > 0 && tly_buf_puts(&job->out, ",") != 0)
+        return TLY_ENOMEM;
+    return render(&job->out, row);
+}
+
+/* Fails the job for a store call's error code; returns -1. */
+static int store_fail(struct tly_api_job *job, int rc)
+{
+    struct campaign_req *r = job->data;
+    switch (rc) {
+    case TLY_ENOENT:
+        return tly_api_job_fail(job, 404, "not_found", "id", "no campaign with id \"%s\"", r->id);
+    case TLY_ENOMEM:
+        return tly_api_job_fail(job, 500, "internal", NULL, "out of memory");
+    case TLY_ECORRUPT:
+        return tly_api_job_fail(job, 500, "internal", NULL, "stored definition is unreadable");
+    default:
+        return tly_api_job_fail(job, 503, "unavailable", NULL, "state store error");
+    }
+}
+
+/* Answers with the stored campaign r->id. */
+static void answer_campaign(struct tly_api_job *job, sqlite3 *db)
+{
+    struct campaign_req *r = job->data;
+    tly_buf_reset(&job->out);
+    r->count = 0;
+    int rc = tly_campaign_get(db, job->tenant, r->id, on_row, job);
+    if (rc != 0)
+        store_fail(job, rc);
+}
+
+/* Parses a definition; -1 with the job failed (400 naming the field). */
+static int parse(struct tly_api_job *job, const char *text, size_t len, struct tly_campaign **out)
+{
+    struct tly_error err = {{0}};
+    int rc = tly_campaign_parse(text, len, out, &err);
+    if (rc == TLY_ENOMEM)
+        return tly_api_job_fail(job, 503, "unavailable", NULL, "out of memory");
+    if (rc != 0)
+        return tly_api_job_fail(job, 400, "invalid_request", err.field, "%s", err.msg);
+    return 0;
+}
+
+/* The canonical text of c, NUL-terminated in *out (owned by the caller). */
+static int canonical(struct tly_api_job *job, const struct tly_campaign *c, struct tly_buf *out)
+{
+    tly_buf_init(out, 0);
+    if (tly_campaign_to_json(c, out) != 0 || tly_buf_append(out, "", 1) != 0) {
+        tly_buf_free(out);
+        return tly_api_job_fail(job, 500, "internal", NULL, "out of memory");
+    }
+    return 0;
+}
+
+static void run_create(struct tly_api_job *job, sqlite3 *db)
+{
+    struct campaign_req *r = job->data;
+    struct tly_campaign *c = NULL;
+    if (parse(job, r->body, r->len, &c) != 0)
+        return;
+    snprintf(r->id, sizeof r->id, "%s", c->id);
+    struct tly_buf text;
+    if (canonical(job, c, &text) == 0) {
+        int rc = tly_campaign_create(db, job->tenant, c->id, text.data, tly_now_ms(), NULL);
+        if (rc == TLY_EEXIST)
+            tly_api_job_fail(job, 409, "conflict", "id", "a campaign with id \"%s\" exists", c->id);
+        else if (rc != 0)
+            store_fail(job, rc);
+        else
+            answer_campaign(job, db);
+        if (job->status < 400)
+            job->status = 201;
+        tly_buf_free(&text);
+    }
+    tly_campaign_free(c);
+}
+
+static void run_list(struct tly_api_job *job, sqlite3 *db)
+{
+    int rc = tly_buf_puts(&job->out, "{\"campaigns\":[");
+    if (rc == 0)
+        rc = tly_campaigns_list(db, job->tenant, on_row, job);
+    if (rc == 0)
+        rc = tly_buf_puts(&job->out, "]}");
+    if (rc != 0)
+        store_fail(job, rc);
+}
+
+static void run_get(struct tly_api_job *job, sqlite3 *db)
+{
+    answer_campaign(job, db);
+}
+
+/* The body of a PUT as text whose id is the path's: the id, when given,
+ * must equal it; when left out it is added. Sets *text to r->body or to a
+ * new string (cJSON_free). 0, or -1 with the job failed. */
+static int put_text(struct tly_api_job *job, char **text)
+{
+    struct campaign_req *r = job->data;
+    struct tly_error err = {{0}};
+    *text = r->body;
+    cJSON *root = tly_json_parse(r->body, r->len, &err);
+    if (root == NULL)
+        return tly_api_job_fail(job, 400, "invalid_request", "", "%s", err.msg);
+    int rc = 0;
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "id");
+    if (!cJSON_IsObject(root)) {
+        rc = tly_api_job_fail(job, 400, "invalid_request", "",
+                              "expected a campaign definition (a JSON object)");
+    } else if (id != NULL) {
+        if (!cJSON_IsString(id) || strcmp(id->valuestring, r->id) != 0)
+            rc = tly_api_job_fail(job, 400, "invalid_request", "id",
+                                  "id: must be the campaign id of the path (\"%s\") or left out",
+                                  r->id);
+    } else if (cJSON_AddStringToObject(root, "id", r->id) == NULL ||
+               (*text = cJSON_PrintUnformatted(root)) == NULL) {
+        rc = tly_api_job_fail(job, 503, "unavailable", NULL, "out of memory");
+    }
+    cJSON_Delete(root);
+    return rc;
+}
+
+static int copy_definition(void *arg, const struct tly_campaign_row *row)
+{
+    char **out = arg;
+    *out = strdup(row->definition);
+    return *out == NULL ? TLY_ENOMEM : 0;
+}
+
+static void run_replace(struct tly_api_job *job, sqlite3 *db)
+{
+    struct campaign_req *r = job->data;
+    char *text = NULL, *stored = NULL;
+    struct tly_campaign *next = NULL, *cur = NULL;
+    struct tly_buf canon = {0};
+    struct tly_error err = {{0}};
+    if (put_text(job, &text) != 0 || parse(job, text, strlen(text), &next) != 0)
+        goto done;
+    int rc = tly_campaign_get(db, job->tenant, r->id, copy_definition, &stored);
+    if (rc != 0) {
+        store_fail(job, rc);
+        goto done;
+    }
+    if (tly_campaign_parse(stored, strlen(stored), &cur, &err) != 0) {
+        store_fail(job, TLY_ECORRUPT);
+        goto done;
+    }
+    rc = tly_campaign_check_change(cur, next, &err);
+    if (rc == TLY_ECONFLICT) {
+        tly_api_job_fail(job, 409, "conflict", err.field, "%s", err.msg);
+        goto done;
+    }
+    if (rc != 0 || canonical(job, next, &canon) != 0) {
+        if (rc != 0)
+            store_fail(job, rc);
+        goto done;
+    }
+    rc = tly_campaign_replace(db, job->tenant, r->id, stored, canon.data, tly_now_ms());
+    if (rc == TLY_ECONFLICT)
+        tly_api_job_fail(job, 409, "conflict", "id",
+                         "campaign \"%s\" was changed by another request meanwhile; read it and "
+                         "try again",
+                         r->id);
+    else if (rc != 0)
+        store_fail(job, rc);
+    else
+        answer_campaign(job, db);
+done:
+    if (text != r->body)
+        cJSON_free(text);
+    free(stored);
+    tly_buf_free(&canon);
+    tly_campaign_free(cur);
+    tly_campaign_free(next);
+}
+
+static void run_delete(struct tly_api_job *job, sqlite3 *db)
+{
+    struct campaign_req *r = job->data;
+    int rc = tly_campaign_delete(db, job->tenant, r->id);
+    if (rc != 0)
+        store_fail(job, rc);
+    else
+        job->status = 204;
+}
+
+static void run_accept(struct tly_api_job *job, sqlite3 *db)
+{
+    struct campaign_req *r = job->data;
+    int64_t at;
+    int rc = tly_campaign_accept(db, job->tenant, r->id, r->user_id, tly_now_ms(), &at);
+    if (rc != 0) {
+        store_fail(job, rc);
+        return;
+    }
+    struct tly_buf *b = &job->out;
+    rc = tly_buf_puts(b, "{\"campaign_id\":");
+    rc |= tly_buf_json_str(b, r->id, strlen(r->id));
+    rc |= tly_buf_puts(b, ",\"user_id\":");
+    rc |= tly_buf_json_str(b, r->user_id, strlen(r->user_id));
+    rc |= tly_buf_puts(b, ",\"accepted_at\":");
+    rc |= tly_api_json_time(b, at);
+    rc |= tly_buf_puts(b, "}");
+    if (rc != 0)
+        store_fail(job, TLY_ENOMEM);
+}
+
+/* A job for `run` with its request state: the campaign id of path
+ * parameter `id_param` (-1: none), the user id of parameter 0 when
+ * `user`, a copy of the body when `body`. Answers itself and returns NULL
+ * on failure. */
+static struct tly_api_job *start(struct tly_http_req *req, void *api,
+                                 void (*run)(struct tly_api_job *, sqlite3 *), int id_param,
+                                 int user, int body)
+{
+    struct tly_api_job *job = tly_api_job_new(api, req, run);
+    if (job == NULL)
+        return NULL;
+    struct campaign_req *r = calloc(1, sizeof *r);
+    job->data = r;
+    job->free_data = free_campaign_req;
+    if (r == NULL) {
+        tly_api_job_fail(job, 503, "unavailable", NULL, "out of memory");
+        goto fail;
+    }
+    if (user && tly_api_user_id_param(job, 0, r->user_id, sizeof r->user_id) != 0)
+        goto fail;
+    if (id_param >= 0) {
+        size_t n;
+        const char *raw = tly_http_param(req, id_param, &n);
+        if (tly_url_decode(raw, n, r->id, sizeof r->id) != 0) {
+            tly_api_job_fail(job, 404, "not_found", "id", "no campaign with this id");
+            goto fail;
+        }
+    }
+    if (body) {
+        const char *b = tly_http_body(req, &r->len);
+        if ((r->body = malloc(r->len + 1)) == NULL) {
+            tly_api_job_fail(job, 503, "unavailable", NULL, "out of memory");
+            goto fail;
+        }
+        memcpy(r->body, b, r->len);
+        r->body[r->len] = '\0';
+    }
+    return job;
+fail:
+    tly_api_job_answer(job);
+    return NULL;
+}
+
+static void submit(struct tly_api_job *job)
+{
+    if (job != NULL)
+        tly_api_job_submit(job);
+}
+
+static void post_campaign(struct tly_http_req *req, void *api)
+{
+    submit(start(req, api, run_create, -1, 0, 1));
+}
+
+static void list_campaigns(struct tly_http_req *req, void *api)
+{
+    submit(start(req, api, run_list, -1, 0, 0));
+}
+
+static void get_campaign(struct tly_http_req *req, void *api)
+{
+    submit(start(req, api, run_get, 0, 0, 0));
+}
+
+static void put_campaign(struct tly_http_req *req, void *api)
+{
+    submit(start(req, api, run_replace, 0, 0, 1));
+}
+
+static void delete_campaign(struct tly_http_req *req, void *api)
+{
+    submit(start(req, api, run_delete, 0, 0, 0));
+}
+
+static void accept_campaign(struct tly_http_req *req, void *api)
+{
+    submit(start(req, api, run_accept, 1, 1, 0));
+}
+
+int tly_api_campaigns_routes(struct tly_api *api, struct tly_router *r)
+{
+    int rc = tly_router_add(r, HTTP_POST, "/v1/campaigns", post_campaign, api);
+    rc |= tly_router_add(r, HTTP_GET, "/v1/campaigns", list_campaigns, api);
+    rc |= tly_router_add(r, HTTP_GET, "/v1/campaigns/{id}", get_campaign, api);
+    rc |= tly_router_add(r, HTTP_PUT, "/v1/campaigns/{id}", put_campaign, api);
+    rc |= tly_router_add(r, HTTP_DELETE, "/v1/campaigns/{id}", delete_campaign, api);
+    rc |= tly_router_add(r, HTTP_POST, "/v1/users/{user_id}/campaigns/{id}/accept", accept_campaign,
+                         api);
+    return rc ? TLY_ENOMEM : 0;
+}
