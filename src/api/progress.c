@@ -488,7 +488,8 @@ static int leaderboard(struct tly_api_job *job, sqlite3 *db)
     bd.period = w.period;
     rc = tly_progress_query_each(db, job->tenant, r->campaign, d.uid, on_board_row, &bd);
     if (rc == 0) {
-        qsort(bd.e, bd.n, sizeof *bd.e, by_rank);
+        if (bd.n > 1)
+            qsort(bd.e, bd.n, sizeof *bd.e, by_rank);
         struct tly_buf *b = &job->out;
         rc = tly_buf_puts(b, "{\"campaign_id\":");
         rc |= tly_buf_json_str(b, r->campaign, strlen(r->campaign));

@@ -432,9 +432,25 @@ int tly_engine_event(struct tly_engine *e, const struct tly_event *ev)
 
 /* ---- transactions ---- */
 
+/* The order of campaign_progress's key (tenant, campaign id, user): rows
+ * written in key order share the B-tree pages on their way. */
+static int by_row_key(const void *a, const void *b)
+{
+    const struct eng_entry *x = *(const struct eng_entry *const *)a;
+    const struct eng_entry *y = *(const struct eng_entry *const *)b;
+    if (x->camp != y->camp) {
+        if (x->camp->tenant != y->camp->tenant)
+            return x->camp->tenant < y->camp->tenant ? -1 : 1;
+        return strcmp(x->camp->id, y->camp->id);
+    }
+    return strcmp(x->user, y->user);
+}
+
 int tly_engine_flush(struct tly_engine *e)
 {
     int64_t now = tly_now_ms();
+    if (e->cache.ndirty > 1)
+        qsort(e->cache.dirty, e->cache.ndirty, sizeof *e->cache.dirty, by_row_key);
     for (size_t k = 0; k < e->cache.ndirty; k++) {
         const struct eng_entry *en = e->cache.dirty[k];
         const struct eng_campaign *c = en->camp;
