@@ -104,5 +104,6 @@ int tly_api_users_routes(struct tly_api *api, struct tly_router *r);
 int tly_api_settings_routes(struct tly_api *api, struct tly_router *r);
 int tly_api_sources_routes(struct tly_api *api, struct tly_router *r);
 int tly_api_campaigns_routes(struct tly_api *api, struct tly_router *r);
+int tly_api_progress_routes(struct tly_api *api, struct tly_router *r);
 
 #endif

@@ -90,6 +90,9 @@ int tly_pipeline_open(struct tly_pipeline **out, const struct tly_pipeline_confi
     int rc = p->log_dir && p->db_path ? tly_state_open(&p->state, cfg->db_path, err) : TLY_ENOMEM;
     if (rc == 0)
         rc = tly_state_get_position(p->state, TLY_CONSUMER_NAME, &p->position);
+    if (rc == 0 && (rc = tly_engine_open(&p->engine, tly_state_sqlite(p->state), lg,
+                                         cfg->engine_cache_bytes)) != 0)
+        tly_error_set(err, rc, "", "cannot load the campaigns: %s", tly_strerror(rc));
     if (rc != 0) {
         tly_pipeline_close(p);
         return rc;
@@ -175,6 +178,9 @@ static long run_batch(struct tly_pipeline *p, uint64_t end)
     tly_log_reader_set_limit(p->reader, end);
     if (tly_state_changed_elsewhere(p->state)) {
         tly_pipeline_forget_settings(p); /* settings may have changed */
+        /* So may campaigns and acceptances. */
+        if ((rc = tly_engine_reload(p->engine)) != 0)
+            return rc;
     }
     load_index(p); /* after a failed load or apply; recording needs it */
     uint64_t t0 = uv_hrtime();
@@ -201,19 +207,27 @@ static long run_batch(struct tly_pipeline *p, uint64_t end)
     if (store_rc != 0) {
         /* Nothing of this batch happened: the caller rewinds the reader. */
         tly_state_rollback(p->state);
+        tly_engine_drop(p->engine);
         counts_restore(p, &before);
         return store_rc;
     }
-    /* Commit what was processed: after a read error, up to the bad record. */
+    /* Commit what was processed: after a read error, up to the bad record.
+     * The engine's progress goes in first, in the same transaction. */
     uint64_t pos = tly_log_reader_position(p->reader);
-    if (n > 0 && (tly_state_set_position(p->state, TLY_CONSUMER_NAME, pos) != 0 ||
+    if (n > 0 && (tly_engine_flush(p->engine) != 0 ||
+                  tly_state_set_position(p->state, TLY_CONSUMER_NAME, pos) != 0 ||
                   tly_state_commit(p->state) != 0)) {
         tly_state_rollback(p->state);
+        tly_engine_drop(p->engine);
         counts_restore(p, &before);
         return TLY_EIO;
     }
-    if (n == 0)
+    if (n == 0) {
         tly_state_rollback(p->state);
+        tly_engine_drop(p->engine);
+    } else {
+        tly_engine_committed(p->engine);
+    }
     p->position = pos;
     atomic_store(&p->pos_shared, pos);
     tly_counter_add(&p->records_done, (uint64_t)n);
@@ -464,6 +478,7 @@ int tly_pipeline_metrics(const struct tly_pipeline *cp, struct tly_buf *b)
     rc |= tly_metrics_header(b, "tally_event_index_bytes", "gauge",
                              "Memory held by the in-memory event index.");
     rc |= tly_metrics_sample(b, "tally_event_index_bytes", "", (double)is.bytes);
+    rc |= tly_engine_metrics(p->engine, b);
     return rc ? TLY_ENOMEM : 0;
 }
 
@@ -475,6 +490,7 @@ void tly_pipeline_close(struct tly_pipeline *p)
     tly_log_reader_close(p->reader);
     if (p->pruning)
         tly_prune_free(&p->prune);
+    tly_engine_close(p->engine);
     tly_state_close(p->state);
     tly_items_free(&p->items);
     tly_pipeline_forget_settings(p);

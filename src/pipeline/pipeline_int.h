@@ -9,6 +9,7 @@
 #define TLY_PIPELINE_INT_H
 
 #include "core/metrics.h"
+#include "engine/engine.h"
 #include "log/reader.h"
 #include "pipeline/pipeline.h"
 #include "sources/adapter.h"
@@ -34,6 +35,7 @@ struct tly_pipeline {
     char *log_dir, *db_path;
     const struct tly_logger *lg;
     struct tly_state *state;
+    struct tly_engine *engine;     /* campaigns; works in the state's transactions */
     struct tly_log_reader *reader; /* NULL until the log has a segment */
     uint64_t position;             /* committed */
     uint64_t backlog_end;          /* the log's end at open */

@@ -126,8 +126,11 @@ static int apply_event(struct tly_pipeline *p, const struct tly_event *ev, uint6
         return rc;
     if (dup)
         return DUPLICATE;
-    /* Profile updates and identity links take effect once, like any event. */
+    /* Profile updates and identity links take effect once, like any event;
+     * so do the campaigns' (track events only). */
     rc = tly_profile_apply(p->state, ev);
+    if (rc == 0)
+        rc = tly_engine_event(p->engine, ev);
     return rc != 0 ? rc : APPLIED;
 }
 

@@ -156,7 +156,8 @@ static const char *const migrations[] = {
     "  user_id TEXT NOT NULL,"
     "  accepted_at INTEGER NOT NULL,"
     "  PRIMARY KEY (tenant_id, campaign_id, user_id)) WITHOUT ROWID;",
-    /* Source settings: one JSON document per tenant and source
+
+    /* 7: source settings: one JSON document per tenant and source
      * (sources/settings.h), the credentials of source_secrets folded in
      * (the Segment secret as "shared_secret"; the WebEngage MD5 hex and
      * license code, stored there as one string, as "secret_md5" and
@@ -173,6 +174,52 @@ static const char *const migrations[] = {
     "    ELSE json_object('license_code', substr(secret, 33), 'secret_md5', substr(secret, 1, 32))"
     "  END, updated_at FROM source_secrets WHERE source IN ('segment', 'webengage');"
     "DROP TABLE source_secrets;",
+
+    /* 8: the campaign engine's results. campaign_progress holds one user's
+     * progress in one campaign (engine/progress.h encodes `state`; seen,
+     * completions and completed repeat what the stats need); a row whose
+     * campaign_uid is not the campaign's is left over from a deleted one
+     * and means nothing. Rewards and outbox entries outlive their campaign;
+     * reward_id is derived from (tenant, campaign uid, user, completion),
+     * so a replayed completion can never add a second one. */
+    "CREATE TABLE campaign_progress ("
+    "  tenant_id INTEGER NOT NULL,"
+    "  campaign_id TEXT NOT NULL,"
+    "  user_id TEXT NOT NULL,"
+    "  campaign_uid INTEGER NOT NULL,"
+    "  seen INTEGER NOT NULL,"
+    "  completions INTEGER NOT NULL,"
+    "  completed INTEGER NOT NULL,"
+    "  state BLOB NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (tenant_id, campaign_id, user_id)) WITHOUT ROWID;"
+    "CREATE TABLE campaign_rewards ("
+    "  reward_id TEXT PRIMARY KEY,"
+    "  tenant_id INTEGER NOT NULL,"
+    "  campaign_id TEXT NOT NULL,"
+    "  campaign_uid INTEGER NOT NULL,"
+    "  user_id TEXT NOT NULL,"
+    "  completion INTEGER NOT NULL,"
+    "  event_id TEXT NOT NULL,"
+    "  issued_at INTEGER NOT NULL,"
+    "  type TEXT,"
+    "  name TEXT,"
+    "  amount REAL,"
+    "  code TEXT) WITHOUT ROWID;"
+    "CREATE INDEX campaign_rewards_by_user ON campaign_rewards"
+    "  (tenant_id, campaign_id, user_id, completion);"
+    /* Messages to the tenant's server, written in the transaction of the
+     * change that caused them (delivery: the webhooks' part). */
+    "CREATE TABLE outbox ("
+    "  id INTEGER PRIMARY KEY,"
+    "  tenant_id INTEGER NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  dedupe_key TEXT NOT NULL UNIQUE,"
+    "  payload TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_attempt_at INTEGER NOT NULL DEFAULT 0,"
+    "  delivered_at INTEGER);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -1,0 +1,74 @@
+/*
+ * The campaign engine: moves users through the tenant's active campaigns as
+ * the pipeline processes their events (the rules: README, "Campaigns").
+ *
+ * It lives on the pipeline's thread and works inside the pipeline's open
+ * transaction. Each processed track event is looked up in an index by
+ * (tenant, event name), so an event touches only the campaigns that name
+ * it. Progress of (campaign, user) is kept in a bounded in-memory cache
+ * (engine/cache.c) and changed there; changed entries are written to
+ * campaign_progress by tly_engine_flush just before COMMIT. Rewards and
+ * their outbox entries are written at the completion itself, in the same
+ * transaction. So a batch's progress, rewards and consumer position commit
+ * together, or not at all.
+ *
+ * The pipeline's duties, in order, per transaction:
+ *   tly_engine_reload     at the start of a batch when the store changed
+ *                         elsewhere (definitions, acceptances);
+ *   tly_engine_event      per processed (not duplicate) event;
+ *   tly_engine_flush      before COMMIT;
+ *   tly_engine_committed  after a successful COMMIT;
+ *   tly_engine_drop       after ROLLBACK (forgets the uncommitted state).
+ *
+ * Threads: everything on the pipeline's thread except tly_engine_metrics,
+ * which reads atomics only.
+ */
+#ifndef TLY_ENGINE_ENGINE_H
+#define TLY_ENGINE_ENGINE_H
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/logger.h"
+#include "sources/adapter.h"
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#define TLY_ENGINE_CACHE_BYTES (512u * 1024 * 1024) /* default bound of the cache */
+
+struct tly_engine;
+
+/* `db` is the pipeline's connection (borrowed; outlives the engine).
+ * Loads the definitions. cache_bytes 0 = the default. */
+int tly_engine_open(struct tly_engine **out, sqlite3 *db, const struct tly_logger *lg,
+                    size_t cache_bytes);
+void tly_engine_close(struct tly_engine *e);
+
+/* Reads the definitions again (outside a transaction, nothing dirty):
+ * campaigns changed or deleted lose their cached progress; acceptances are
+ * read again when next needed. 0 or an error (the old set stays). */
+int tly_engine_reload(struct tly_engine *e);
+
+/* Applies one processed event (track events only; others are ignored).
+ * 0 or a store error (the transaction must then be rolled back). */
+int tly_engine_event(struct tly_engine *e, const struct tly_event *ev);
+
+/* Writes the changed progress into the open transaction. */
+int tly_engine_flush(struct tly_engine *e);
+/* The transaction committed: changed entries are clean now; the cache is
+ * trimmed to its bound. */
+void tly_engine_committed(struct tly_engine *e);
+/* The transaction rolled back: entries changed in it are forgotten. */
+void tly_engine_drop(struct tly_engine *e);
+
+/* Prometheus metrics; any thread. */
+int tly_engine_metrics(const struct tly_engine *e, struct tly_buf *out);
+
+struct tly_engine_stats {
+    uint64_t evaluated, matches, completions, rewards;
+    uint64_t cache_entries, cache_bytes;
+    uint64_t campaigns; /* counting now */
+};
+void tly_engine_stats(const struct tly_engine *e, struct tly_engine_stats *out);
+
+#endif
