@@ -156,12 +156,13 @@ static void on_after(uv_work_t *w, int status)
         tly_api_job_answer(job);
 }
 
-struct tly_api_job *tly_api_job_new(struct tly_api *api, struct tly_http_req *req,
-                                    void (*run)(struct tly_api_job *, sqlite3 *))
+static struct tly_api_job *job_new(struct tly_api *api, struct tly_http_req *req,
+                                   void (*run)(struct tly_api_job *, sqlite3 *), int write_key)
 {
     uint32_t tenant;
     const char *why;
-    if (tly_auth_admin(api->cfg.auth, req, &tenant, &why) != 0) {
+    if ((write_key ? tly_auth_write(api->cfg.auth, req, &tenant, &why)
+                   : tly_auth_admin(api->cfg.auth, req, &tenant, &why)) != 0) {
         tly_auth_reject(req, why);
         return NULL;
     }
@@ -178,6 +179,18 @@ struct tly_api_job *tly_api_job_new(struct tly_api *api, struct tly_http_req *re
     job->work.data = job;
     tly_buf_init(&job->out, 0);
     return job;
+}
+
+struct tly_api_job *tly_api_job_new(struct tly_api *api, struct tly_http_req *req,
+                                    void (*run)(struct tly_api_job *, sqlite3 *))
+{
+    return job_new(api, req, run, 0);
+}
+
+struct tly_api_job *tly_api_job_new_write(struct tly_api *api, struct tly_http_req *req,
+                                          void (*run)(struct tly_api_job *, sqlite3 *))
+{
+    return job_new(api, req, run, 1);
 }
 
 void tly_api_job_submit(struct tly_api_job *job)
@@ -267,5 +280,6 @@ int tly_api_routes(struct tly_api *api, struct tly_router *r)
     rc |= tly_api_sources_routes(api, r);
     rc |= tly_api_campaigns_routes(api, r);
     rc |= tly_api_progress_routes(api, r);
+    rc |= tly_api_segments_routes(api, r);
     return rc ? TLY_ENOMEM : 0;
 }

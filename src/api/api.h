@@ -65,6 +65,10 @@ struct tly_api_job {
  * returns NULL when the key is not accepted. */
 struct tly_api_job *tly_api_job_new(struct tly_api *api, struct tly_http_req *req,
                                     void (*run)(struct tly_api_job *, sqlite3 *));
+/* The same, authenticated by the write key in X-API-KEY (the original
+ * service's static-segment API). */
+struct tly_api_job *tly_api_job_new_write(struct tly_api *api, struct tly_http_req *req,
+                                          void (*run)(struct tly_api_job *, sqlite3 *));
 /* Queues the job; the answer is sent when it is done. */
 void tly_api_job_submit(struct tly_api_job *job);
 /* Sends the job's answer and frees it (for `after` callbacks). */
@@ -105,5 +109,6 @@ int tly_api_settings_routes(struct tly_api *api, struct tly_router *r);
 int tly_api_sources_routes(struct tly_api *api, struct tly_router *r);
 int tly_api_campaigns_routes(struct tly_api *api, struct tly_router *r);
 int tly_api_progress_routes(struct tly_api *api, struct tly_router *r);
+int tly_api_segments_routes(struct tly_api *api, struct tly_router *r);
 
 #endif

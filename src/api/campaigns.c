@@ -17,8 +17,8 @@
  *
  * "The campaign" is the canonical definition (tly_campaign_to_json) with
  * created_at, updated_at and counting added: whether events count now
- * (status active and no segment; a campaign with a segment counts nobody
- * until segments exist, and says so in `note`).
+ * (status active; a campaign with a segment counts its members only, and
+ * says so in `note`).
  *
  * Definitions are parsed in the job, on a pool thread, since loading a time
  * zone reads a file. A malformed or over-long {id} in a path cannot name a
@@ -36,8 +36,8 @@
 #include <string.h>
 
 #define SEGMENT_NOTE                                                                               \
-    "this campaign has a segment, and segments are not available yet: this campaign counts "       \
-    "nobody until they are"
+    "this campaign counts the events of its segment's members only, from their entry unless "      \
+    "count_before_entry is true"
 
 struct campaign_req {
     char id[TLY_CAMPAIGN_ID_MAX + 1]; /* from the path; "" for POST */
@@ -74,7 +74,7 @@ static int render(struct tly_buf *b, const struct tly_campaign_row *row)
     rc |= tly_api_json_time(b, row->created_at);
     rc |= tly_buf_puts(b, ",\"updated_at\":");
     rc |= tly_api_json_time(b, row->updated_at);
-    rc |= tly_buf_printf(b, ",\"counting\":%s", active && !has_segment ? "true" : "false");
+    rc |= tly_buf_printf(b, ",\"counting\":%s", active ? "true" : "false");
     if (has_segment)
         rc |= tly_buf_puts(b, ",\"note\":\"" SEGMENT_NOTE "\"");
     rc |= tly_buf_puts(b, "}");

@@ -6,6 +6,7 @@
 #include "core/timeparse.h"
 
 #include <llhttp.h>
+#include <stdlib.h>
 #include <string.h>
 
 #ifndef TALLY_VERSION
@@ -87,6 +88,28 @@ static void log_fault(struct tly_http_req *req, void *arg)
     static const char ok[] = "{\"armed\":true}";
     tly_http_respond(req, 200, "application/json", ok, sizeof ok - 1);
 }
+
+/* POST /debug/clock?now_ms=<ms since the epoch, 0 = the wall clock>: the
+ * clock of segments' rolling windows, for tests of their expiry. */
+static void set_clock(struct tly_http_req *req, void *arg)
+{
+    struct tly_ops *ops = arg;
+    size_t n;
+    const char *q = tly_http_query(req, &n);
+    char v[24];
+    char *end = NULL;
+    long long ms = n > 7 && n - 7 < sizeof v && memcmp(q, "now_ms=", 7) == 0
+                       ? (memcpy(v, q + 7, n - 7), v[n - 7] = '\0', strtoll(v, &end, 10))
+                       : -1;
+    if (ops->pipeline == NULL || ms < 0 || end == NULL || *end != '\0') {
+        tly_http_respond_error(req, 400, "invalid_request", "now_ms",
+                               "now_ms must be ms since the epoch (0: the wall clock)");
+        return;
+    }
+    tly_pipeline_set_clock(ops->pipeline, ms);
+    static const char ok[] = "{\"set\":true}";
+    tly_http_respond(req, 200, "application/json", ok, sizeof ok - 1);
+}
 #endif
 
 int tly_ops_routes(struct tly_ops *ops, struct tly_router *r)
@@ -96,6 +119,7 @@ int tly_ops_routes(struct tly_ops *ops, struct tly_router *r)
     rc |= tly_router_add(r, HTTP_GET, "/metrics", metrics, ops);
 #ifdef TALLY_TESTING
     rc |= tly_router_add(r, HTTP_POST, "/debug/log-fault", log_fault, ops);
+    rc |= tly_router_add(r, HTTP_POST, "/debug/clock", set_clock, ops);
 #endif
     return rc ? TLY_ENOMEM : 0;
 }

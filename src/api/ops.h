@@ -6,7 +6,8 @@
  *
  * Test builds (TALLY_TESTING) add POST /debug/log-fault?op=write|fsync,
  * which makes the log's next write or fdatasync fail, for fault-injection
- * tests. Release builds do not have it.
+ * tests, and POST /debug/clock?now_ms=, which sets the clock of segments'
+ * rolling windows (tly_pipeline_set_clock). Release builds have neither.
  */
 #ifndef TLY_API_OPS_H
 #define TLY_API_OPS_H

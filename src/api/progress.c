@@ -25,6 +25,7 @@
  * agree with each other.
  */
 #include "api/api.h"
+#include "store/segments.h"
 #include "core/timeparse.h"
 #include "engine/campaign.h"
 #include "engine/progress.h"
@@ -143,8 +144,11 @@ static int fail_store(struct tly_api_job *job, int rc)
  * an error. */
 static int admits(sqlite3 *db, uint32_t tenant, const struct tly_campaign *c, const char *user)
 {
-    if (c->segment != NULL)
-        return 0; /* segments are not available yet: nobody */
+    if (c->segment != NULL) {
+        int m = tly_segment_member(db, tenant, c->segment, user, NULL);
+        if (m != 0)
+            return m == TLY_ENOENT ? 0 : m; /* members only */
+    }
     if (!c->accept)
         return 1;
     int64_t at;

@@ -1,9 +1,15 @@
 /*
  * Users.
  *
- * PUT /v1/users/{user_id}          registers the user; the body is a JSON
- *                                  object of attributes (stored as given)
- * GET /v1/users/{user_id}          the user: registered, created_at, attributes
+ * PUT /v1/users/{user_id}          registers the user; the body is
+ *                                  {anonymous_id?, name?, email?, phone?,
+ *                                   attributes?: {…}, profile?: {timezone?,
+ *                                   country?, city?}}; a broken field is
+ *                                  400 naming it; attributes are stored as
+ *                                  given, the rest in `registration`
+ * GET /v1/users/{user_id}          the user: registered, created_at, the
+ *                                  registration's fields, attributes and
+ *                                  segments (current memberships)
  * GET /v1/users/{user_id}/events?limit=
  *                                  the user's latest processed events, newest
  *                                  first (limit 1..100, default 20)
@@ -18,6 +24,8 @@
 #include "pipeline/lookup.h"
 #include "sources/server.h"
 #include "store/queries.h"
+#include "store/segments.h"
+#include "core/tz.h"
 
 #include <llhttp.h>
 #include <stdlib.h>
@@ -28,7 +36,8 @@
 
 struct user_req {
     char user_id[TLY_USER_ID_BUF];
-    char *attributes; /* PUT: the body as compact JSON (cJSON_free) */
+    char *attributes;   /* PUT: compact JSON (cJSON_free) */
+    char *registration; /* PUT: the other fields, compact JSON (cJSON_free) */
     int limit;
     int count;
     sqlite3 *db; /* the job's connection while the events are listed */
@@ -37,8 +46,10 @@ struct user_req {
 static void free_user_req(void *data)
 {
     struct user_req *u = data;
-    if (u != NULL)
+    if (u != NULL) {
         cJSON_free(u->attributes);
+        cJSON_free(u->registration);
+    }
     free(u);
 }
 
@@ -61,8 +72,8 @@ static void run_register(struct tly_api_job *job, sqlite3 *db)
 {
     struct user_req *u = job->data;
     int created;
-    if (tly_store_user_register(db, job->tenant, u->user_id, u->attributes, tly_now_ms(),
-                                &created) != 0) {
+    if (tly_store_user_register2(db, job->tenant, u->user_id, u->attributes, u->registration,
+                                 tly_now_ms(), &created) != 0) {
         tly_api_job_fail(job, 503, "unavailable", NULL, "state store error");
         return;
     }
@@ -73,6 +84,86 @@ static void run_register(struct tly_api_job *job, sqlite3 *db)
                          created ? "true" : "false");
     if (rc != 0)
         tly_api_job_fail(job, 500, "internal", NULL, "out of memory");
+}
+
+/* A string member of at most `max` bytes, or absent. */
+static int check_string(struct tly_api_job *job, const cJSON *obj, const char *name,
+                        const char *field, size_t max)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    if (v == NULL)
+        return 0;
+    if (!cJSON_IsString(v) || v->valuestring[0] == '\0' || strlen(v->valuestring) > max)
+        return tly_api_job_fail(job, 400, "invalid_request", field,
+                                "%s: expected a string of 1 to %zu bytes", field, max);
+    return 0;
+}
+
+/* The registration body's rules; -1 with the job failed (400 naming the
+ * field). */
+static int check_registration(struct tly_api_job *job, const cJSON *root)
+{
+    static const char *const top[] = {"anonymous_id", "name",    "email", "phone",
+                                      "attributes",   "profile", NULL};
+    static const char *const prof[] = {"timezone", "country", "city", NULL};
+    const cJSON *m;
+    cJSON_ArrayForEach(m, root)
+    {
+        int ok = 0;
+        for (int i = 0; top[i] != NULL && !ok; i++)
+            ok = strcmp(m->string, top[i]) == 0;
+        if (!ok)
+            return tly_api_job_fail(job, 400, "invalid_request", m->string,
+                                    "%.60s: unknown field (attributes go in \"attributes\")",
+                                    m->string);
+    }
+    if (check_string(job, root, "anonymous_id", "anonymous_id", TLY_USER_ID_MAX) ||
+        check_string(job, root, "name", "name", 256) ||
+        check_string(job, root, "email", "email", 256) ||
+        check_string(job, root, "phone", "phone", 32))
+        return -1;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "email");
+    if (v != NULL && strchr(v->valuestring, '@') == NULL)
+        return tly_api_job_fail(job, 400, "invalid_request", "email", "email: expected an address");
+    v = cJSON_GetObjectItemCaseSensitive(root, "phone");
+    for (const char *p = v ? v->valuestring : ""; *p; p++)
+        if (!strchr("0123456789+-() ", *p))
+            return tly_api_job_fail(job, 400, "invalid_request", "phone",
+                                    "phone: digits, spaces, +, -, ( and ) only");
+    v = cJSON_GetObjectItemCaseSensitive(root, "attributes");
+    if (v != NULL && !cJSON_IsObject(v))
+        return tly_api_job_fail(job, 400, "invalid_request", "attributes",
+                                "attributes: expected an object");
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(root, "profile");
+    if (p == NULL)
+        return 0;
+    if (!cJSON_IsObject(p))
+        return tly_api_job_fail(job, 400, "invalid_request", "profile",
+                                "profile: expected an object");
+    cJSON_ArrayForEach(m, p)
+    {
+        int ok = 0;
+        for (int i = 0; prof[i] != NULL && !ok; i++)
+            ok = strcmp(m->string, prof[i]) == 0;
+        if (!ok)
+            return tly_api_job_fail(job, 400, "invalid_request", "profile",
+                                    "profile.%.60s: unknown field", m->string);
+    }
+    if (check_string(job, p, "timezone", "profile.timezone", 64) ||
+        check_string(job, p, "country", "profile.country", 64) ||
+        check_string(job, p, "city", "profile.city", 256))
+        return -1;
+    v = cJSON_GetObjectItemCaseSensitive(p, "timezone");
+    if (v != NULL) {
+        struct tly_tz *tz = NULL;
+        struct tly_error err = {{0}};
+        int rc = tly_tz_load(v->valuestring, &tz, &err);
+        tly_tz_free(tz);
+        if (rc != 0)
+            return tly_api_job_fail(job, 400, "invalid_request", "profile.timezone",
+                                    "profile.timezone: unknown time zone");
+    }
+    return 0;
 }
 
 static void put_user(struct tly_http_req *req, void *arg)
@@ -94,9 +185,17 @@ static void put_user(struct tly_http_req *req, void *arg)
         tly_api_job_answer(job);
         return;
     }
-    u->attributes = cJSON_PrintUnformatted(root);
+    if (check_registration(job, root) != 0) {
+        cJSON_Delete(root);
+        tly_api_job_answer(job);
+        return;
+    }
+    cJSON *attrs = cJSON_DetachItemFromObjectCaseSensitive(root, "attributes");
+    u->attributes = attrs ? cJSON_PrintUnformatted(attrs) : strdup("{}");
+    u->registration = cJSON_PrintUnformatted(root);
+    cJSON_Delete(attrs);
     cJSON_Delete(root);
-    if (u->attributes == NULL) {
+    if (u->attributes == NULL || u->registration == NULL) {
         tly_api_job_fail(job, 503, "unavailable", NULL, "out of memory");
         tly_api_job_answer(job);
         return;
@@ -113,8 +212,27 @@ static int on_user(const struct tly_user_view *v, void *arg)
     rc |= tly_buf_json_str(b, u->user_id, strlen(u->user_id));
     rc |= tly_buf_printf(b, ",\"registered\":%s,\"created_at\":", v->registered ? "true" : "false");
     rc |= tly_api_json_time(b, v->created_at);
+    /* The registration's fields, at the top level. */
+    const char *reg = v->registration ? v->registration : "{}";
+    size_t rl = strlen(reg);
+    if (rl > 2 && reg[0] == '{') {
+        rc |= tly_buf_puts(b, ",");
+        rc |= tly_buf_append(b, reg + 1, rl - 2);
+    }
     rc |= tly_buf_puts(b, ",\"attributes\":");
     rc |= tly_buf_puts(b, v->attributes);
+    return rc ? TLY_ENOMEM : 0;
+}
+
+static int on_segment(void *arg, const char *id, int64_t entered_at)
+{
+    struct tly_api_job *job = arg;
+    struct user_req *u = job->data;
+    struct tly_buf *b = &job->out;
+    int rc = tly_buf_puts(b, u->count++ ? ",{\"id\":" : "{\"id\":");
+    rc |= tly_buf_json_str(b, id, strlen(id));
+    rc |= tly_buf_puts(b, ",\"entered_at\":");
+    rc |= tly_api_json_time(b, entered_at);
     rc |= tly_buf_puts(b, "}");
     return rc ? TLY_ENOMEM : 0;
 }
@@ -123,6 +241,12 @@ static void run_get(struct tly_api_job *job, sqlite3 *db)
 {
     struct user_req *u = job->data;
     int rc = tly_query_user(db, job->tenant, u->user_id, on_user, job);
+    if (rc == 0)
+        rc = tly_buf_puts(&job->out, ",\"segments\":[");
+    if (rc == 0)
+        rc = tly_segment_user_segments(db, job->tenant, u->user_id, on_segment, job);
+    if (rc == 0)
+        rc = tly_buf_puts(&job->out, "]}");
     if (rc == TLY_ENOENT)
         tly_api_job_fail(job, 404, "not_found", "user_id", "no such user");
     else if (rc != 0)

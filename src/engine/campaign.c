@@ -209,6 +209,8 @@ static int whole_in(double d, double min, double max)
     return d >= min && d <= max && d == floor(d);
 }
 
+static int put_str(struct tly_buf *b, const char *s);
+
 /* ---- paths ------------------------------------------------------------- */
 
 static void path_free(struct tly_path *p)
@@ -423,7 +425,11 @@ static int in_list(const cJSON *list, const cJSON *v)
 
 int tly_where_holds(const struct tly_where *w, const cJSON *properties)
 {
-    const cJSON *v = tly_path_get(&w->path, properties);
+    return tly_where_test(w, tly_path_get(&w->path, properties));
+}
+
+int tly_where_test(const struct tly_where *w, const cJSON *v)
+{
     if (v == NULL) {
         switch (w->op) {
         case TLY_OP_NE:
@@ -483,7 +489,7 @@ int tly_campaign_in_bounds(const struct tly_campaign *c, int64_t ts)
 
 /* ---- parsing ----------------------------------------------------------- */
 
-static int parse_where(const cJSON *o, const char *at, struct tly_where *w, struct tly_error *err)
+int tly_where_parse(const cJSON *o, const char *at, struct tly_where *w, struct tly_error *err)
 {
     static const char *const fields[] = {"path", "op", "value", NULL};
     char f[PATH_FIELD_SIZE];
@@ -590,7 +596,7 @@ static int parse_activity(const cJSON *o, const char *at, struct tly_activity *a
         {
             char wf[PATH_FIELD_SIZE];
             fmt_field(wf, "%s[%d]", f, a->nwhere);
-            rc = parse_where(c, wf, &a->where[a->nwhere++], err);
+            rc = tly_where_parse(c, wf, &a->where[a->nwhere++], err);
             if (rc != 0)
                 return rc;
         }
@@ -842,16 +848,50 @@ int tly_campaign_parse(const char *json, size_t len, struct tly_campaign **out,
     return 0;
 }
 
+void tly_where_free(struct tly_where *w)
+{
+    path_free(&w->path);
+    cJSON_Delete(w->value);
+    w->value = NULL;
+}
+
+int tly_where_to_json(const struct tly_where *w, struct tly_buf *b)
+{
+    int rc = tly_buf_puts(b, "{\"path\":");
+    rc = rc ? rc : put_str(b, w->path.text);
+    rc = rc ? rc : tly_buf_printf(b, ",\"op\":\"%s\",\"value\":", op_names[w->op]);
+    rc = rc ? rc : put_value(b, w->value);
+    return rc ? rc : tly_buf_puts(b, "}");
+}
+
+int tly_path_parse(const char *s, struct tly_path *p, const char *field, struct tly_error *err)
+{
+    return path_parse(s, p, field, err);
+}
+
+void tly_path_free(struct tly_path *p)
+{
+    path_free(p);
+}
+
+int tly_number_to_json(struct tly_buf *b, double d)
+{
+    return put_num(b, d);
+}
+
+const char *tly_op_name(enum tly_op op)
+{
+    return op >= TLY_OP_EQ && op <= TLY_OP_CONTAINS ? op_names[op] : "";
+}
+
 void tly_campaign_free(struct tly_campaign *c)
 {
     if (c == NULL)
         return;
     for (int i = 0; i < c->nact; i++) {
         struct tly_activity *a = &c->act[i];
-        for (int j = 0; j < a->nwhere; j++) {
-            path_free(&a->where[j].path);
-            cJSON_Delete(a->where[j].value);
-        }
+        for (int j = 0; j < a->nwhere; j++)
+            tly_where_free(&a->where[j]);
         free(a->where);
         path_free(&a->property);
         free(a->id);
@@ -890,12 +930,8 @@ static int put_activity(struct tly_buf *b, const struct tly_activity *a)
     rc = rc ? rc : put_str(b, a->event);
     rc = rc ? rc : tly_buf_puts(b, ",\"where\":[");
     for (int i = 0; i < a->nwhere && rc == 0; i++) {
-        const struct tly_where *w = &a->where[i];
-        rc = tly_buf_puts(b, i > 0 ? ",{\"path\":" : "{\"path\":");
-        rc = rc ? rc : put_str(b, w->path.text);
-        rc = rc ? rc : tly_buf_printf(b, ",\"op\":\"%s\",\"value\":", op_names[w->op]);
-        rc = rc ? rc : put_value(b, w->value);
-        rc = rc ? rc : tly_buf_puts(b, "}");
+        rc = i > 0 ? tly_buf_puts(b, ",") : 0;
+        rc = rc ? rc : tly_where_to_json(&a->where[i], b);
     }
     rc = rc ? rc : tly_buf_printf(b, "],\"measure\":\"%s\"", measure_names[a->measure]);
     if (a->property.n > 0) {

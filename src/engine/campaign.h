@@ -133,6 +133,24 @@ const cJSON *tly_path_get(const struct tly_path *p, const cJSON *obj);
  * numbers; a missing value fails every op except ne, nin, exists:false). */
 int tly_where_holds(const struct tly_where *w, const cJSON *properties);
 
+/* The test of tly_where_holds on a value already found (NULL: missing). */
+int tly_where_test(const struct tly_where *w, const cJSON *v);
+
+/* Parses one condition {"path","op","value"} (the rules above); `at` names
+ * it in errors ("activities[0].where[1]"). On failure *w may hold parts:
+ * tly_where_free it either way. */
+int tly_where_parse(const cJSON *o, const char *at, struct tly_where *w, struct tly_error *err);
+void tly_where_free(struct tly_where *w);
+/* Appends the canonical {"path","op","value"} of `w`. */
+int tly_where_to_json(const struct tly_where *w, struct tly_buf *out);
+const char *tly_op_name(enum tly_op op);
+/* Appends a number as the canonical writer does (shortest exact form). */
+int tly_number_to_json(struct tly_buf *out, double d);
+
+/* Splits a dot path (errors name `field`); tly_path_free frees it. */
+int tly_path_parse(const char *s, struct tly_path *p, const char *field, struct tly_error *err);
+void tly_path_free(struct tly_path *p);
+
 /* Does an event named `name` with `properties` match `a` (name and every
  * condition)? */
 int tly_activity_matches(const struct tly_activity *a, const char *name, const cJSON *properties);

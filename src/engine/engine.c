@@ -17,6 +17,7 @@
 #include "core/siphash.h"
 #include "core/timeparse.h"
 #include "engine/engine_int.h"
+#include "engine/segment_eval.h"
 #include "store/campaigns.h"
 
 #include <inttypes.h>
@@ -125,7 +126,7 @@ static int on_def(void *arg, uint32_t tenant, const char *id, int64_t uid, const
     c->tenant = tenant;
     c->uid = uid;
     c->def = def;
-    c->counting = def->status == TLY_CAMPAIGN_ACTIVE && def->segment == NULL;
+    c->counting = def->status == TLY_CAMPAIGN_ACTIVE;
     c->mark = 1;
     rc = c->counting ? tly_progress_store_any(e->ps, c->tenant, c->id, c->uid) : 1;
     if (rc < 0 || push(r, c) != 0) {
@@ -266,6 +267,11 @@ void tly_engine_close(struct tly_engine *e)
     free(e);
 }
 
+void tly_engine_set_segments(struct tly_engine *e, struct tly_segments *segments)
+{
+    e->segments = segments;
+}
+
 /* ---- evaluation ---- */
 
 /* The entry of (camp, user), read from the store on a miss. */
@@ -375,6 +381,20 @@ static int apply(struct tly_engine *e, struct eng_campaign *camp, uint32_t mask,
     rc = enrolled(e, en, ev->received_at);
     if (rc <= 0)
         return rc;
+    /* A segment: members count from their entry (received_at ≥ entered_at);
+     * with count_before_entry everyone counts but only members complete. */
+    int admitted = 1;
+    if (c->segment != NULL) {
+        int64_t since = 0;
+        admitted = e->segments == NULL ? 0
+                                       : tly_segments_member(e->segments, camp->tenant, c->segment,
+                                                             ev->user_id, &since);
+        if (admitted < 0)
+            return admitted;
+        admitted = admitted && (c->count_before_entry || ev->received_at >= since);
+        if (!admitted && !c->count_before_entry)
+            return 0;
+    }
     struct tly_progress *p = &en->prog;
     if (c->max_completions > 0 && p->completions >= c->max_completions)
         return 0; /* completed: counting has stopped */
@@ -390,7 +410,7 @@ static int apply(struct tly_engine *e, struct eng_campaign *camp, uint32_t mask,
         if ((mask >> a & 1) && (rc = add_measure(e, c, &c->act[a], &w->act[a], ev)) != 0)
             return rc;
     p->seen = 1;
-    if (w->completed || !window_met(c, w))
+    if (w->completed || !admitted || !window_met(c, w))
         return 0;
     p->completions++;
     if (c->window == TLY_WINDOW_CAMPAIGN)

@@ -61,6 +61,11 @@ void tly_engine_committed(struct tly_engine *e);
 /* The transaction rolled back: entries changed in it are forgotten. */
 void tly_engine_drop(struct tly_engine *e);
 
+struct tly_segments;
+/* The segment evaluator the engine asks about members of a campaign's
+ * segment (borrowed; NULL: campaigns with a segment count nobody). */
+void tly_engine_set_segments(struct tly_engine *e, struct tly_segments *segments);
+
 /* Prometheus metrics; any thread. */
 int tly_engine_metrics(const struct tly_engine *e, struct tly_buf *out);
 

@@ -23,7 +23,7 @@ struct eng_campaign {
     int64_t uid;
     char *text; /* the stored definition, to tell a change */
     struct tly_campaign *def;
-    int counting;     /* active and without a segment: events may count */
+    int counting;     /* active: events may count (members only, with a segment) */
     int maybe_stored; /* campaign_progress may hold rows the cache lacks */
     int mark;         /* reload: still stored */
 };
@@ -74,6 +74,7 @@ struct tly_engine {
     sqlite3 *db;
     const struct tly_logger *lg;
     struct tly_progress_store *ps;
+    struct tly_segments *segments; /* borrowed; NULL: none */
     struct eng_campaign **camps;
     size_t ncamps;
     struct eng_name *names;

@@ -24,6 +24,9 @@
 #define STORE_RETRIES       5
 #define CONSUMER_NICE       10 /* nice value of the consumer thread */
 
+#define SWEEP_EVERY_MS 1000 /* segment sweeps, wall clock */
+#define SWEEP_BATCH    1000 /* users judged per sweep transaction */
+
 static const double batch_s_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
                                         0.025,  0.05,  0.1,    0.25,  1.0};
 static const double batch_n_bounds[] = {1, 10, 100, 500, 1000, 2000, 5000, 10000};
@@ -93,6 +96,10 @@ int tly_pipeline_open(struct tly_pipeline **out, const struct tly_pipeline_confi
     if (rc == 0 && (rc = tly_engine_open(&p->engine, tly_state_sqlite(p->state), lg,
                                          cfg->engine_cache_bytes)) != 0)
         tly_error_set(err, rc, "", "cannot load the campaigns: %s", tly_strerror(rc));
+    if (rc == 0 && (rc = tly_segments_open(&p->segments, tly_state_sqlite(p->state), lg)) != 0)
+        tly_error_set(err, rc, "", "cannot load the segments: %s", tly_strerror(rc));
+    if (rc == 0)
+        tly_engine_set_segments(p->engine, p->segments);
     if (rc != 0) {
         tly_pipeline_close(p);
         return rc;
@@ -179,7 +186,8 @@ static long run_batch(struct tly_pipeline *p, uint64_t end)
     if (tly_state_changed_elsewhere(p->state)) {
         tly_pipeline_forget_settings(p); /* settings may have changed */
         /* So may campaigns and acceptances. */
-        if ((rc = tly_engine_reload(p->engine)) != 0)
+        if ((rc = tly_engine_reload(p->engine)) != 0 ||
+            (rc = tly_segments_reload(p->segments)) != 0)
             return rc;
     }
     load_index(p); /* after a failed load or apply; recording needs it */
@@ -269,9 +277,54 @@ int tly_pipeline_catch_up(struct tly_pipeline *p, uint64_t end)
     return 0;
 }
 
+int64_t tly_pipeline_now(struct tly_pipeline *p)
+{
+    int64_t t = atomic_load(&p->clock_ms);
+    return t != 0 ? t : tly_now_ms();
+}
+
+void tly_pipeline_set_clock(struct tly_pipeline *p, int64_t ms)
+{
+    atomic_store(&p->clock_ms, ms);
+    uv_mutex_lock(&p->mu);
+    p->last_sweep = 0; /* sweep at once */
+    uv_cond_signal(&p->cond);
+    uv_mutex_unlock(&p->mu);
+}
+
+/* Judges again the segment members whose rolling windows have moved, in
+ * transactions of their own between batches, once a second. */
+static void segment_sweep(struct tly_pipeline *p)
+{
+    int64_t wall = tly_now_ms();
+    uv_mutex_lock(&p->mu);
+    int due = wall - p->last_sweep >= SWEEP_EVERY_MS;
+    if (due)
+        p->last_sweep = wall;
+    uv_mutex_unlock(&p->mu);
+    if (!due || !tly_segments_windows(p->segments))
+        return;
+    int64_t now = tly_pipeline_now(p);
+    for (int n = SWEEP_BATCH; n == SWEEP_BATCH;) {
+        if (tly_state_begin(p->state) != 0)
+            return;
+        n = tly_segments_sweep(p->segments, now, SWEEP_BATCH);
+        if (n < 0 || tly_state_commit(p->state) != 0) {
+            tly_state_rollback(p->state);
+            tly_log_error(p->lg, "segment sweep failed; trying again later", "error=\"%s\"",
+                          tly_strerror(n < 0 ? n : TLY_EIO));
+            return;
+        }
+    }
+}
+
 static uint64_t retention_wait_ns(const struct tly_pipeline *p)
 {
-    return p->cfg.retention_every_ms * 1000000;
+    uint64_t ns = p->cfg.retention_every_ms * 1000000;
+    /* Rolling windows of segments move with time: wake for the sweep. */
+    return tly_segments_windows(p->segments) && ns > SWEEP_EVERY_MS * 1000000ull
+               ? SWEEP_EVERY_MS * 1000000ull
+               : ns;
 }
 
 static void consumer_main(void *arg)
@@ -294,7 +347,8 @@ static void consumer_main(void *arg)
     }
     for (;;) {
         uv_mutex_lock(&p->mu);
-        while (!p->stopping && !p->pruning && atomic_load(&p->durable_end) <= p->position)
+        while (!p->stopping && !p->pruning && p->last_sweep != 0 &&
+               atomic_load(&p->durable_end) <= p->position)
             if (uv_cond_timedwait(&p->cond, &p->mu, retention_wait_ns(p)) != 0)
                 break; /* timed out: time for retention */
         int stopping = p->stopping;
@@ -307,6 +361,7 @@ static void consumer_main(void *arg)
             tly_pipeline_retention(p, now);
         }
         tly_pipeline_prune_step(p);
+        segment_sweep(p);
         long n = run_batch(p, atomic_load(&p->durable_end));
         if (n >= 0) {
             errors = 0;
@@ -491,6 +546,7 @@ void tly_pipeline_close(struct tly_pipeline *p)
     if (p->pruning)
         tly_prune_free(&p->prune);
     tly_engine_close(p->engine);
+    tly_segments_close(p->segments);
     tly_state_close(p->state);
     tly_items_free(&p->items);
     tly_pipeline_forget_settings(p);

@@ -73,4 +73,9 @@ int tly_pipeline_metrics(const struct tly_pipeline *p, struct tly_buf *out);
 
 void tly_pipeline_close(struct tly_pipeline *p);
 
+/* Sets the clock of segments' rolling windows to `ms` (0: the wall clock
+ * again) and sweeps at once. For tests (the test build's POST /debug/clock);
+ * any thread. */
+void tly_pipeline_set_clock(struct tly_pipeline *p, int64_t ms);
+
 #endif

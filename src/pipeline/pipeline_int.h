@@ -10,6 +10,7 @@
 
 #include "core/metrics.h"
 #include "engine/engine.h"
+#include "engine/segment_eval.h"
 #include "log/reader.h"
 #include "pipeline/pipeline.h"
 #include "sources/adapter.h"
@@ -36,6 +37,8 @@ struct tly_pipeline {
     const struct tly_logger *lg;
     struct tly_state *state;
     struct tly_engine *engine;     /* campaigns; works in the state's transactions */
+    struct tly_segments *segments; /* event segments; the same transactions */
+    int64_t last_sweep;            /* ms (wall clock) of the last segment sweep */
     struct tly_log_reader *reader; /* NULL until the log has a segment */
     uint64_t position;             /* committed */
     uint64_t backlog_end;          /* the log's end at open */
@@ -67,6 +70,7 @@ struct tly_pipeline {
     _Atomic uint64_t pos_shared; /* position, for metrics */
     _Atomic uint64_t records_known, records_done;
     _Atomic int64_t last_received_at;
+    _Atomic int64_t clock_ms; /* the segment clock when set (tests); 0: the wall clock */
     _Atomic uint64_t n_records, n_processed, n_duplicates, n_failed, n_replayed, n_batches;
     _Atomic uint64_t n_reason[TLY_FAIL_REASON_COUNT];
     struct tly_histogram batch_seconds, batch_records;
@@ -75,6 +79,10 @@ struct tly_pipeline {
 /* process.c: applies one record inside the open transaction. 0, or an
  * error from the store (the transaction must then be rolled back). */
 int tly_pipeline_process(struct tly_pipeline *p, const struct tly_record *rec, uint64_t offset);
+
+/* The clock of segments' rolling windows: the wall clock, or the time a
+ * test set (tly_pipeline_set_clock). */
+int64_t tly_pipeline_now(struct tly_pipeline *p);
 
 /* The tenant's settings (cached; reloaded after changes elsewhere). */
 const struct tly_tenant_settings *tly_pipeline_settings(struct tly_pipeline *p, uint32_t tenant);

@@ -129,6 +129,10 @@ static int apply_event(struct tly_pipeline *p, const struct tly_event *ev, uint6
     /* Profile updates and identity links take effect once, like any event;
      * so do the campaigns' (track events only). */
     rc = tly_profile_apply(p->state, ev);
+    /* Segments first: an event that makes its user a member counts for
+     * the segment's campaigns (it is received at the entry time). */
+    if (rc == 0)
+        rc = tly_segments_event(p->segments, ev, tly_pipeline_now(p));
     if (rc == 0)
         rc = tly_engine_event(p->engine, ev);
     return rc != 0 ? rc : APPLIED;

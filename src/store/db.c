@@ -220,6 +220,49 @@ static const char *const migrations[] = {
     "  attempts INTEGER NOT NULL DEFAULT 0,"
     "  next_attempt_at INTEGER NOT NULL DEFAULT 0,"
     "  delivered_at INTEGER);",
+
+    /* 9: users' registration and segments. `registration` holds what
+     * PUT /v1/users set besides attributes ({anonymous_id, name, email,
+     * phone, profile}). segment_members holds current members (a row per
+     * member; it goes when the user leaves); segment_state counts each
+     * user's membership changes (the outbox dedupe keys number them) and
+     * says when a rolling window must be judged again (recheck_at);
+     * segment_events keeps the events that behaviour conditions count
+     * (cond = the condition's index, value = the summed property). */
+    "ALTER TABLE users ADD COLUMN registration TEXT NOT NULL DEFAULT '{}';"
+    "CREATE TABLE segments ("
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id),"
+    "  id TEXT NOT NULL,"
+    "  uid INTEGER NOT NULL,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('static', 'event')),"
+    "  definition TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (tenant_id, id)) WITHOUT ROWID;"
+    "CREATE TABLE segment_members ("
+    "  tenant_id INTEGER NOT NULL,"
+    "  segment_id TEXT NOT NULL,"
+    "  user_id TEXT NOT NULL,"
+    "  entered_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (tenant_id, segment_id, user_id)) WITHOUT ROWID;"
+    "CREATE INDEX segment_members_by_user ON segment_members (tenant_id, user_id);"
+    "CREATE TABLE segment_state ("
+    "  tenant_id INTEGER NOT NULL,"
+    "  segment_id TEXT NOT NULL,"
+    "  user_id TEXT NOT NULL,"
+    "  changes INTEGER NOT NULL DEFAULT 0,"
+    "  recheck_at INTEGER,"
+    "  PRIMARY KEY (tenant_id, segment_id, user_id)) WITHOUT ROWID;"
+    "CREATE INDEX segment_state_recheck ON segment_state (recheck_at) WHERE recheck_at IS NOT NULL;"
+    "CREATE TABLE segment_events ("
+    "  tenant_id INTEGER NOT NULL,"
+    "  segment_id TEXT NOT NULL,"
+    "  cond INTEGER NOT NULL,"
+    "  user_id TEXT NOT NULL,"
+    "  ts INTEGER NOT NULL,"
+    "  value REAL NOT NULL);"
+    "CREATE INDEX segment_events_by_user ON segment_events"
+    "  (tenant_id, segment_id, user_id, cond, ts);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

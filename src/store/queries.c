@@ -240,7 +240,7 @@ int tly_query_user(sqlite3 *db, uint32_t tenant, const char *user_id,
 {
     sqlite3_stmt *s;
     if (prepare_keyed(db,
-                      "SELECT registered, created_at, attributes FROM users "
+                      "SELECT registered, created_at, attributes, registration FROM users "
                       "WHERE tenant_id = ? AND user_id = ?",
                       tenant, user_id, &s) != 0)
         return TLY_EIO;
@@ -250,6 +250,7 @@ int tly_query_user(sqlite3 *db, uint32_t tenant, const char *user_id,
             .registered = sqlite3_column_int(s, 0),
             .created_at = sqlite3_column_int64(s, 1),
             .attributes = (const char *)sqlite3_column_text(s, 2),
+            .registration = (const char *)sqlite3_column_text(s, 3),
         };
         result = fn(&v, arg);
     } else {
@@ -262,16 +263,24 @@ int tly_query_user(sqlite3 *db, uint32_t tenant, const char *user_id,
 int tly_store_user_register(sqlite3 *db, uint32_t tenant, const char *user_id,
                             const char *attributes, int64_t now, int *created)
 {
+    return tly_store_user_register2(db, tenant, user_id, attributes, "{}", now, created);
+}
+
+int tly_store_user_register2(sqlite3 *db, uint32_t tenant, const char *user_id,
+                             const char *attributes, const char *registration, int64_t now,
+                             int *created)
+{
     sqlite3_stmt *s;
     if (prepare_keyed(db,
                       "INSERT INTO users (tenant_id, user_id, registered, created_at, "
-                      "attributes) VALUES (?1, ?2, 1, ?3, ?4) ON CONFLICT DO UPDATE SET "
-                      "registered = 1, attributes = excluded.attributes "
-                      "RETURNING created_at = ?3",
+                      "attributes, registration) VALUES (?1, ?2, 1, ?3, ?4, ?5) ON CONFLICT DO "
+                      "UPDATE SET registered = 1, attributes = excluded.attributes, "
+                      "registration = excluded.registration RETURNING created_at = ?3",
                       tenant, user_id, &s) != 0)
         return TLY_EIO;
     sqlite3_bind_int64(s, 3, now);
     sqlite3_bind_text(s, 4, attributes, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 5, registration, -1, SQLITE_STATIC);
     int rc = sqlite3_step(s);
     *created = rc == SQLITE_ROW && sqlite3_column_int(s, 0);
     if (rc == SQLITE_ROW)

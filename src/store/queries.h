@@ -71,7 +71,8 @@ int tly_query_user_events(sqlite3 *db, struct tly_event_index *idx, uint32_t ten
 struct tly_user_view {
     int registered;
     int64_t created_at;
-    const char *attributes; /* JSON object text */
+    const char *attributes;   /* JSON object text */
+    const char *registration; /* JSON object text: anonymous_id, name, email, phone, profile */
 };
 
 /* TLY_ENOENT when unknown. */
@@ -79,7 +80,11 @@ int tly_query_user(sqlite3 *db, uint32_t tenant, const char *user_id,
                    int (*fn)(const struct tly_user_view *v, void *arg), void *arg);
 
 /* Registers the user (creating it if needed) with these attributes (JSON
- * object text). *created tells whether it is new. */
+ * object text). *created tells whether it is new. tly_store_user_register2
+ * also stores the registration's other fields (JSON object text). */
+int tly_store_user_register2(sqlite3 *db, uint32_t tenant, const char *user_id,
+                             const char *attributes, const char *registration, int64_t now,
+                             int *created);
 int tly_store_user_register(sqlite3 *db, uint32_t tenant, const char *user_id,
                             const char *attributes, int64_t now, int *created);
 

@@ -286,14 +286,14 @@ def test_accept_is_idempotent(data):
     assert d.stop() == 0
 
 
-def test_segment_campaign_says_it_counts_nobody(data):
+def test_segment_campaign_says_it_counts_members_only(data):
     key = create_tenant(data)["admin_key"]
     d = Daemon(data)
     status, c = call(d, "POST", "/v1/campaigns", key, definition(id="vip", segment="vip-users"))
     assert status == 201, c
     status, c = call(d, "GET", "/v1/campaigns/vip", key)
-    assert status == 200 and c["segment"] == "vip-users" and c["counting"] is False, c
-    assert "segments are not available yet: this campaign counts nobody" in c["note"], c
+    assert status == 200 and c["segment"] == "vip-users" and c["counting"] is True, c
+    assert "counts the events of its segment's members only" in c["note"], c
     status, c = call(d, "POST", "/v1/campaigns", key, definition(id="draft", status="draft"))
     assert status == 201 and c["counting"] is False and "note" not in c, c
     assert d.stop() == 0

@@ -164,11 +164,23 @@ def test_require_registration(data):
     status, e = d.get_json("/v1/events/r-1", t["admin_key"])
     assert e["status"] == "failed" and e["reason"] == "unknown_user", e
     status, u = d.send_json("PUT", "/v1/users/stranger", {"plan": "gold"}, t["admin_key"])
+    assert status == 400 and u["field"] == "plan", u  # attributes go in "attributes"
+    status, u = d.send_json("PUT", "/v1/users/stranger", {"attributes": {"plan": "gold"}},
+                            t["admin_key"])
     assert status == 201 and u == {"user_id": "stranger", "registered": True, "created": True}
-    status, u = d.send_json("PUT", "/v1/users/stranger", {"plan": "platinum"}, t["admin_key"])
+    reg = {"name": "S", "email": "s@example.com", "phone": "+91 98765 43210",
+           "profile": {"timezone": "Asia/Kolkata", "country": "IN", "city": "Pune"},
+           "attributes": {"plan": "platinum"}}
+    status, u = d.send_json("PUT", "/v1/users/stranger", reg, t["admin_key"])
     assert status == 200 and u["created"] is False
     status, u = d.get_json("/v1/users/stranger", t["admin_key"])
-    assert u["registered"] is True and u["attributes"] == {"plan": "platinum"}
+    assert u["registered"] is True and u["attributes"] == {"plan": "platinum"}, u
+    assert u["name"] == "S" and u["profile"]["city"] == "Pune" and u["segments"] == [], u
+    for bad, field in [({"email": "nope"}, "email"), ({"phone": "x1"}, "phone"),
+                       ({"profile": {"timezone": "Mars/Base"}}, "profile.timezone"),
+                       ({"attributes": []}, "attributes")]:
+        status, e = d.send_json("PUT", "/v1/users/stranger", bad, t["admin_key"])
+        assert status == 400 and e["field"] == field, (bad, e)
     d.send_json("POST", "/v1/failed-events/replay", {"reason": "unknown_user"}, t["admin_key"])
     d.wait_processed()
     assert d.get_json("/v1/events/r-1", t["admin_key"])[1]["status"] == "processed"

@@ -1,0 +1,618 @@
+/*
+ * Segments (README, "Segments").
+ *
+ * POST   /v1/segments               body = definition → 201, the segment;
+ *                                   409 when the id exists
+ * GET    /v1/segments               {"segments":[…]} ordered by id
+ * GET    /v1/segments/{id}          the segment; 404 not_found
+ * PUT    /v1/segments/{id}          the full definition (its id, if given,
+ *                                   must be the path's; the type may not
+ *                                   change: 409) → 200; changed rules
+ *                                   forget the counted events
+ * DELETE /v1/segments/{id}          204; definition and members go
+ * GET    /v1/segments/{id}/users?cursor=&limit=
+ *                                   {"users":[{user_id, entered_at}],
+ *                                    "next_cursor"} by user id (keyset)
+ * POST   /v1/segments/{id}/users    static segments: {"user_ids":[…]} or,
+ *                                   with Content-Type text/csv, a CSV body
+ *                                   (engine/segment.h) → {"added","total"}
+ * DELETE /v1/segments/{id}/users    {"user_ids":[…]} → {"removed"}
+ *
+ * The original service's static-segment API (write key in X-API-KEY),
+ * body {"userId"}; {campaignId} names a campaign whose `segment` names the
+ * static segment to maintain (created empty on first use):
+ * POST   /segment/{campaignId}/user/add      {"success":true}
+ * POST   /segment/{campaignId}/user/status   {"success":true,"data":{"isPresent":bool}}
+ * DELETE /segment/{campaignId}/user/delete   {"success":true}
+ *
+ * A CSV upload is one request of at most the server's body limit
+ * (--max-body); its rows go into the store in transactions of CSV_CHUNK
+ * ids, so memory stays bounded by the body. Larger files are sent in
+ * several requests (cut at line ends).
+ */
+#include "api/api.h"
+#include "core/json.h"
+#include "core/timeparse.h"
+#include "core/utf8.h"
+#include "engine/segment.h"
+#include "sources/server.h"
+#include "store/campaigns.h"
+#include "store/segments.h"
+
+#include <llhttp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PAGE_DEFAULT 100
+#define PAGE_MAX     1000
+#define LIST_MAX     10000 /* user ids in one JSON list */
+#define CSV_CHUNK    5000  /* ids per transaction of a CSV upload */
+
+struct seg_req {
+    char id[TLY_CAMPAIGN_ID_MAX + 1];
+    char cursor[TLY_USER_ID_BUF];
+    int limit, count;
+    int csv;
+    char *body;
+    size_t len;
+};
+
+static void free_req(void *data)
+{
+    struct seg_req *r = data;
+    if (r != NULL)
+        free(r->body);
+    free(r);
+}
+
+static int store_fail(struct tly_api_job *job, int rc)
+{
+    struct seg_req *r = job->data;
+    switch (rc) {
+    case TLY_ENOENT:
+        return tly_api_job_fail(job, 404, "not_found", "id", "no segment with id \"%s\"", r->id);
+    case TLY_ENOMEM:
+        return tly_api_job_fail(job, 500, "internal", NULL, "out of memory");
+    default:
+        return tly_api_job_fail(job, 503, "unavailable", NULL, "state store error");
+    }
+}
+
+static int render(struct tly_buf *b, const struct tly_segment_row *row)
+{
+    const char *end = row->len > 0 ? memrchr(row->definition, '}', row->len) : NULL;
+    if (end == NULL || end == row->definition)
+        return TLY_ECORRUPT;
+    int rc = tly_buf_append(b, row->definition, (size_t)(end - row->definition));
+    rc |= tly_buf_puts(b, ",\"created_at\":");
+    rc |= tly_api_json_time(b, row->created_at);
+    rc |= tly_buf_puts(b, ",\"updated_at\":");
+    rc |= tly_api_json_time(b, row->updated_at);
+    rc |= tly_buf_printf(b, ",\"members\":%lld}", (long long)row->members);
+    return rc ? TLY_ENOMEM : 0;
+}
+
+static int on_row(void *arg, const struct tly_segment_row *row)
+{
+    struct tly_api_job *job = arg;
+    struct seg_req *r = job->data;
+    if (r->count++ > 0 && tly_buf_puts(&job->out, ",") != 0)
+        return TLY_ENOMEM;
+    return render(&job->out, row);
+}
+
+static void answer_segment(struct tly_api_job *job, sqlite3 *db)
+{
+    struct seg_req *r = job->data;
+    tly_buf_reset(&job->out);
+    r->count = 0;
+    int rc = tly_segment_get(db, job->tenant, r->id, on_row, job);
+    if (rc != 0)
+        store_fail(job, rc);
+}
+
+/* Parses the body as a definition whose id is r->id when r->id is set. */
+static int parse(struct tly_api_job *job, struct tly_segment **out, struct tly_buf *canon)
+{
+    struct seg_req *r = job->data;
+    struct tly_error err = {{0}};
+    int rc = tly_segment_parse(r->body, r->len, out, &err);
+    if (rc == TLY_ENOMEM)
+        return tly_api_job_fail(job, 503, "unavailable", NULL, "out of memory");
+    if (rc != 0)
+        return tly_api_job_fail(job, rc == TLY_ETOOBIG ? 413 : 400, "invalid_request", err.field,
+                                "%s", err.msg);
+    if (r->id[0] != '\0' && strcmp((*out)->id, r->id) != 0)
+        return tly_api_job_fail(job, 400, "invalid_request", "id",
+                                "id: must be the segment id of the path (\"%s\")", r->id);
+    tly_buf_init(canon, 0);
+    if (tly_segment_to_json(*out, canon) != 0 || tly_buf_append(canon, "", 1) != 0)
+        return tly_api_job_fail(job, 500, "internal", NULL, "out of memory");
+    return 0;
+}
+
+static const char *kind_name(const struct tly_segment *s)
+{
+    return s->kind == TLY_SEGMENT_STATIC ? "static" : "event";
+}
+
+static void run_create(struct tly_api_job *job, sqlite3 *db)
+{
+    struct seg_req *r = job->data;
+    struct tly_segment *s = NULL;
+    struct tly_buf canon = {0};
+    if (parse(job, &s, &canon) == 0) {
+        snprintf(r->id, sizeof r->id, "%s", s->id);
+        int rc = tly_segment_create(db, job->tenant, s->id, kind_name(s), canon.data, tly_now_ms());
+        if (rc == TLY_EEXIST)
+            tly_api_job_fail(job, 409, "conflict", "id", "a segment with id \"%s\" exists", s->id);
+        else if (rc != 0)
+            store_fail(job, rc);
+        else
+            answer_segment(job, db);
+        if (job->status < 400)
+            job->status = 201;
+    }
+    tly_buf_free(&canon);
+    tly_segment_free(s);
+}
+
+static void run_list(struct tly_api_job *job, sqlite3 *db)
+{
+    int rc = tly_buf_puts(&job->out, "{\"segments\":[");
+    if (rc == 0)
+        rc = tly_segments_list(db, job->tenant, on_row, job);
+    if (rc == 0)
+        rc = tly_buf_puts(&job->out, "]}");
+    if (rc != 0)
+        store_fail(job, rc);
+}
+
+static void run_get(struct tly_api_job *job, sqlite3 *db)
+{
+    answer_segment(job, db);
+}
+
+static int copy_definition(void *arg, const struct tly_segment_row *row)
+{
+    char **out = arg;
+    *out = strdup(row->definition);
+    return *out == NULL ? TLY_ENOMEM : 0;
+}
+
+static void run_replace(struct tly_api_job *job, sqlite3 *db)
+{
+    struct seg_req *r = job->data;
+    struct tly_segment *next = NULL, *cur = NULL;
+    struct tly_buf canon = {0};
+    char *stored = NULL;
+    struct tly_error err = {{0}};
+    if (parse(job, &next, &canon) != 0)
+        goto done;
+    int rc = tly_segment_get(db, job->tenant, r->id, copy_definition, &stored);
+    if (rc != 0) {
+        store_fail(job, rc);
+        goto done;
+    }
+    if (tly_segment_parse(stored, strlen(stored), &cur, &err) != 0) {
+        tly_api_job_fail(job, 500, "internal", NULL, "stored definition is unreadable");
+        goto done;
+    }
+    if (cur->kind != next->kind) {
+        tly_api_job_fail(job, 409, "conflict", "type", "type: a segment's type may not change");
+        goto done;
+    }
+    rc = tly_segment_replace(db, job->tenant, r->id, kind_name(next), canon.data,
+                             !tly_segment_same_rules(cur, next), tly_now_ms());
+    if (rc != 0)
+        store_fail(job, rc);
+    else
+        answer_segment(job, db);
+done:
+    free(stored);
+    tly_buf_free(&canon);
+    tly_segment_free(cur);
+    tly_segment_free(next);
+}
+
+static void run_delete(struct tly_api_job *job, sqlite3 *db)
+{
+    struct seg_req *r = job->data;
+    int rc = tly_segment_delete(db, job->tenant, r->id);
+    if (rc != 0)
+        store_fail(job, rc);
+    else
+        job->status = 204;
+}
+
+static int on_member(void *arg, const char *user, int64_t entered_at)
+{
+    struct tly_api_job *job = arg;
+    struct seg_req *r = job->data;
+    struct tly_buf *b = &job->out;
+    int rc = tly_buf_puts(b, r->count++ ? ",{\"user_id\":" : "{\"user_id\":");
+    rc |= tly_buf_json_str(b, user, strlen(user));
+    rc |= tly_buf_puts(b, ",\"entered_at\":");
+    rc |= tly_api_json_time(b, entered_at);
+    rc |= tly_buf_puts(b, "}");
+    snprintf(r->cursor, sizeof r->cursor, "%s", user);
+    return rc ? TLY_ENOMEM : 0;
+}
+
+static void run_members(struct tly_api_job *job, sqlite3 *db)
+{
+    struct seg_req *r = job->data;
+    char kind[8];
+    int rc = tly_segment_kind(db, job->tenant, r->id, kind);
+    if (rc != 0) {
+        store_fail(job, rc);
+        return;
+    }
+    rc = tly_buf_puts(&job->out, "{\"users\":[");
+    if (rc == 0)
+        rc = tly_segment_members_page(db, job->tenant, r->id, r->cursor, r->limit, on_member, job);
+    if (rc == 0) {
+        rc = tly_buf_puts(&job->out, "],\"next_cursor\":");
+        if (r->count == r->limit)
+            rc |= tly_buf_json_str(&job->out, r->cursor, strlen(r->cursor));
+        else
+            rc |= tly_buf_puts(&job->out, "null");
+        rc |= tly_buf_puts(&job->out, "}");
+    }
+    if (rc != 0)
+        store_fail(job, rc);
+}
+
+/* The static segment r->id exists? 0, or -1 with the job failed. */
+static int need_static(struct tly_api_job *job, sqlite3 *db)
+{
+    struct seg_req *r = job->data;
+    char kind[8];
+    int rc = tly_segment_kind(db, job->tenant, r->id, kind);
+    if (rc != 0)
+        return store_fail(job, rc);
+    if (strcmp(kind, "static") != 0)
+        return tly_api_job_fail(job, 409, "conflict", "id",
+                                "segment \"%s\" is an event segment: its members follow its "
+                                "conditions",
+                                r->id);
+    return 0;
+}
+
+/* The ids of {"user_ids":[…]} in the body; NULL with the job failed. The
+ * array borrows from *root (the caller deletes it). */
+static const char **json_ids(struct tly_api_job *job, cJSON **root, size_t *n)
+{
+    struct seg_req *r = job->data;
+    struct tly_error err = {{0}};
+    *root = tly_json_parse(r->body, r->len, &err);
+    const cJSON *ids = *root ? cJSON_GetObjectItemCaseSensitive(*root, "user_ids") : NULL;
+    if (*root == NULL) {
+        tly_api_job_fail(job, 400, "invalid_request", "", "%s", err.msg);
+        return NULL;
+    }
+    int count = cJSON_GetArraySize(ids);
+    if (!cJSON_IsArray(ids) || count < 1 || count > LIST_MAX) {
+        tly_api_job_fail(job, 400, "invalid_request", "user_ids",
+                         "user_ids: expected an array of 1 to %d user ids", LIST_MAX);
+        return NULL;
+    }
+    const char **out = calloc((size_t)count, sizeof *out);
+    if (out == NULL) {
+        tly_api_job_fail(job, 503, "unavailable", NULL, "out of memory");
+        return NULL;
+    }
+    const cJSON *v;
+    *n = 0;
+    cJSON_ArrayForEach(v, ids)
+    {
+        if (!cJSON_IsString(v) || v->valuestring[0] == '\0' ||
+            strlen(v->valuestring) > TLY_USER_ID_MAX ||
+            !tly_utf8_valid(v->valuestring, strlen(v->valuestring))) {
+            tly_api_job_fail(job, 400, "invalid_request", "user_ids",
+                             "user_ids[%zu]: expected a user id (1 to %d bytes of UTF-8)", *n,
+                             TLY_USER_ID_MAX);
+            free(out);
+            return NULL;
+        }
+        out[(*n)++] = v->valuestring;
+    }
+    return out;
+}
+
+static int count_answer(struct tly_api_job *job, sqlite3 *db, const char *what, int64_t n)
+{
+    struct seg_req *r = job->data;
+    int64_t total = 0;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT count(*) FROM segment_members WHERE tenant_id = ?1 AND "
+                           "segment_id = ?2",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, job->tenant);
+        sqlite3_bind_text(st, 2, r->id, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            total = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    return tly_buf_printf(&job->out, "{\"%s\":%lld,\"total\":%lld}", what, (long long)n,
+                          (long long)total);
+}
+
+/* CSV: ids go in in transactions of CSV_CHUNK. A bad line fails the
+ * request at that line; the chunks before it stay added (the answer says
+ * how many). */
+static void add_csv(struct tly_api_job *job, sqlite3 *db)
+{
+    struct seg_req *r = job->data;
+    char(*ids)[TLY_USER_ID_BUF] = malloc(CSV_CHUNK * sizeof *ids);
+    const char **ptrs = malloc(CSV_CHUNK * sizeof *ptrs);
+    if (ids == NULL || ptrs == NULL) {
+        free(ids);
+        free(ptrs);
+        tly_api_job_fail(job, 503, "unavailable", NULL, "out of memory");
+        return;
+    }
+    size_t pos = 0, line = 0, n = 0;
+    int64_t added = 0, got;
+    struct tly_error err = {{0}};
+    int rc, store = 0;
+    int64_t now = tly_now_ms();
+    do {
+        rc = tly_segment_csv_next(r->body, r->len, &pos, &line, ids[n], TLY_USER_ID_BUF, &err);
+        if (rc == 1) {
+            ptrs[n] = ids[n];
+            n++;
+        }
+        if ((rc != 1 && n > 0) || n == CSV_CHUNK) {
+            store = tly_segment_members_add(db, job->tenant, r->id, ptrs, n, now, 0, &got);
+            added += got;
+            n = 0;
+        }
+    } while (rc == 1 && store == 0);
+    free(ids);
+    free(ptrs);
+    if (store != 0)
+        store_fail(job, store);
+    else if (rc < 0)
+        tly_api_job_fail(job, 400, "invalid_request", "csv", "%s (%lld added before it)", err.msg,
+                         (long long)added);
+    else if (count_answer(job, db, "added", added) != 0)
+        store_fail(job, TLY_ENOMEM);
+}
+
+static void run_add(struct tly_api_job *job, sqlite3 *db)
+{
+    struct seg_req *r = job->data;
+    if (need_static(job, db) != 0)
+        return;
+    if (r->csv) {
+        add_csv(job, db);
+        return;
+    }
+    cJSON *root = NULL;
+    size_t n = 0;
+    const char **ids = json_ids(job, &root, &n);
+    int64_t added;
+    int rc =
+        ids ? tly_segment_members_add(db, job->tenant, r->id, ids, n, tly_now_ms(), 0, &added) : 0;
+    if (ids != NULL && rc != 0)
+        store_fail(job, rc);
+    else if (ids != NULL && count_answer(job, db, "added", added) != 0)
+        store_fail(job, TLY_ENOMEM);
+    free(ids);
+    cJSON_Delete(root);
+}
+
+static void run_remove(struct tly_api_job *job, sqlite3 *db)
+{
+    struct seg_req *r = job->data;
+    if (need_static(job, db) != 0)
+        return;
+    cJSON *root = NULL;
+    size_t n = 0;
+    const char **ids = json_ids(job, &root, &n);
+    int64_t removed;
+    int rc = ids ? tly_segment_members_remove(db, job->tenant, r->id, ids, n, &removed) : 0;
+    if (ids != NULL && rc != 0)
+        store_fail(job, rc);
+    else if (ids != NULL && count_answer(job, db, "removed", removed) != 0)
+        store_fail(job, TLY_ENOMEM);
+    free(ids);
+    cJSON_Delete(root);
+}
+
+/* ---- the original static-segment API ----------------------------------- */
+
+static int campaign_segment(void *arg, const struct tly_campaign_row *row)
+{
+    struct seg_req *r = arg;
+    cJSON *def = cJSON_ParseWithLength(row->definition, row->len);
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(def, "segment");
+    r->id[0] = '\0';
+    if (cJSON_IsString(s))
+        snprintf(r->id, sizeof r->id, "%s", s->valuestring);
+    cJSON_Delete(def);
+    return 0;
+}
+
+/* r->cursor holds the campaign id, r->body the request body. Finds the
+ * campaign's static segment (creating it when the campaign names one that
+ * does not exist) into r->id and the userId into *user. */
+static int original_target(struct tly_api_job *job, sqlite3 *db, char *user, size_t usz)
+{
+    struct seg_req *r = job->data;
+    struct tly_error err = {{0}};
+    cJSON *root = tly_json_parse(r->body, r->len, &err);
+    const cJSON *u = root ? cJSON_GetObjectItemCaseSensitive(root, "userId") : NULL;
+    int ok = cJSON_IsString(u) && u->valuestring[0] != '\0' && strlen(u->valuestring) < usz &&
+             tly_utf8_valid(u->valuestring, strlen(u->valuestring));
+    if (ok)
+        snprintf(user, usz, "%s", u->valuestring);
+    cJSON_Delete(root);
+    if (!ok)
+        return tly_api_job_fail(job, 400, "invalid_request", "userId",
+                                "userId: expected a user id (1 to %d bytes of UTF-8)",
+                                TLY_USER_ID_MAX);
+    int rc = tly_campaign_get(db, job->tenant, r->cursor, campaign_segment, r);
+    if (rc == TLY_ENOENT)
+        return tly_api_job_fail(job, 404, "not_found", "campaignId", "no campaign with id \"%s\"",
+                                r->cursor);
+    if (rc != 0)
+        return store_fail(job, rc);
+    if (r->id[0] == '\0')
+        return tly_api_job_fail(job, 409, "conflict", "campaignId",
+                                "campaign \"%s\" has no segment: set its \"segment\" to the id "
+                                "of a static segment first",
+                                r->cursor);
+    struct tly_segment s = {.id = r->id, .name = r->id, .kind = TLY_SEGMENT_STATIC};
+    struct tly_buf canon;
+    tly_buf_init(&canon, 0);
+    rc = tly_segment_to_json(&s, &canon) || tly_buf_append(&canon, "", 1) ? TLY_ENOMEM : 0;
+    if (rc == 0)
+        rc = tly_segment_create(db, job->tenant, r->id, "static", canon.data, tly_now_ms());
+    tly_buf_free(&canon);
+    if (rc != 0 && rc != TLY_EEXIST)
+        return store_fail(job, rc);
+    return need_static(job, db);
+}
+
+static void run_original(struct tly_api_job *job, sqlite3 *db, int op)
+{
+    struct seg_req *r = job->data;
+    char user[TLY_USER_ID_BUF];
+    if (original_target(job, db, user, sizeof user) != 0)
+        return;
+    const char *ids[] = {user};
+    int64_t n = 0;
+    int rc = op == 0 ? tly_segment_members_add(db, job->tenant, r->id, ids, 1, tly_now_ms(), 0, &n)
+             : op == 2 ? tly_segment_members_remove(db, job->tenant, r->id, ids, 1, &n)
+                       : tly_segment_member(db, job->tenant, r->id, user, NULL);
+    if (op == 1 && (rc == 0 || rc == TLY_ENOENT)) {
+        tly_buf_printf(&job->out, "{\"success\":true,\"data\":{\"isPresent\":%s}}",
+                       rc == 0 ? "true" : "false");
+        return;
+    }
+    if (rc != 0)
+        store_fail(job, rc);
+    else
+        tly_buf_puts(&job->out, "{\"success\":true}");
+}
+
+static void run_orig_add(struct tly_api_job *job, sqlite3 *db)
+{
+    run_original(job, db, 0);
+}
+
+static void run_orig_status(struct tly_api_job *job, sqlite3 *db)
+{
+    run_original(job, db, 1);
+}
+
+static void run_orig_delete(struct tly_api_job *job, sqlite3 *db)
+{
+    run_original(job, db, 2);
+}
+
+/* ---- routes ------------------------------------------------------------ */
+
+enum { NO_ID = 0, ID = 1, BODY = 2, PAGE = 4, WRITE_KEY = 8 };
+
+static void start(struct tly_http_req *req, void *api, void (*run)(struct tly_api_job *, sqlite3 *),
+                  int how)
+{
+    struct tly_api_job *job =
+        how & WRITE_KEY ? tly_api_job_new_write(api, req, run) : tly_api_job_new(api, req, run);
+    if (job == NULL)
+        return;
+    struct seg_req *r = calloc(1, sizeof *r);
+    job->data = r;
+    job->free_data = free_req;
+    if (r == NULL) {
+        tly_api_job_fail(job, 503, "unavailable", NULL, "out of memory");
+        goto fail;
+    }
+    size_t n;
+    if (how & WRITE_KEY) { /* the campaign id, kept in cursor */
+        const char *raw = tly_http_param(req, 0, &n);
+        if (tly_url_decode(raw, n, r->cursor, TLY_CAMPAIGN_ID_MAX + 1) != 0) {
+            tly_api_job_fail(job, 404, "not_found", "campaignId", "no campaign with this id");
+            goto fail;
+        }
+    } else if (how & ID) {
+        const char *raw = tly_http_param(req, 0, &n);
+        if (tly_url_decode(raw, n, r->id, sizeof r->id) != 0) {
+            tly_api_job_fail(job, 404, "not_found", "id", "no segment with this id");
+            goto fail;
+        }
+    }
+    if (how & PAGE) {
+        size_t qn;
+        const char *q = tly_http_query(req, &qn);
+        char v[16];
+        r->limit = PAGE_DEFAULT;
+        int got = tly_query_get(q, qn, "limit", v, sizeof v);
+        char *end;
+        long l = got == 1 ? strtol(v, &end, 10) : 0;
+        if (got != 0 && (got != 1 || *end != '\0' || l < 1 || l > PAGE_MAX)) {
+            tly_api_job_fail(job, 400, "invalid_request", "limit", "limit: 1 to %d", PAGE_MAX);
+            goto fail;
+        }
+        if (got == 1)
+            r->limit = (int)l;
+        if (tly_query_get(q, qn, "cursor", r->cursor, sizeof r->cursor) < 0) {
+            tly_api_job_fail(job, 400, "invalid_request", "cursor", "cursor: malformed");
+            goto fail;
+        }
+    }
+    if (how & BODY) {
+        const char *b = tly_http_body(req, &r->len);
+        size_t cn;
+        const char *ct = tly_http_header(req, "content-type", &cn);
+        r->csv = ct != NULL && cn >= 8 && strncasecmp(ct, "text/csv", 8) == 0;
+        if ((r->body = malloc(r->len + 1)) == NULL) {
+            tly_api_job_fail(job, 503, "unavailable", NULL, "out of memory");
+            goto fail;
+        }
+        memcpy(r->body, b, r->len);
+        r->body[r->len] = '\0';
+    }
+    tly_api_job_submit(job);
+    return;
+fail:
+    tly_api_job_answer(job);
+}
+
+#define HANDLER(name, run, how)                                                                    \
+    static void name(struct tly_http_req *req, void *api)                                          \
+    {                                                                                              \
+        start(req, api, run, how);                                                                 \
+    }
+
+HANDLER(post_segment, run_create, BODY)
+HANDLER(list_segments, run_list, NO_ID)
+HANDLER(get_segment, run_get, ID)
+HANDLER(put_segment, run_replace, ID | BODY)
+HANDLER(delete_segment, run_delete, ID)
+HANDLER(get_members, run_members, ID | PAGE)
+HANDLER(post_members, run_add, ID | BODY)
+HANDLER(delete_members, run_remove, ID | BODY)
+HANDLER(orig_add, run_orig_add, WRITE_KEY | BODY)
+HANDLER(orig_status, run_orig_status, WRITE_KEY | BODY)
+HANDLER(orig_delete, run_orig_delete, WRITE_KEY | BODY)
+
+int tly_api_segments_routes(struct tly_api *api, struct tly_router *r)
+{
+    int rc = tly_router_add(r, HTTP_POST, "/v1/segments", post_segment, api);
+    rc |= tly_router_add(r, HTTP_GET, "/v1/segments", list_segments, api);
+    rc |= tly_router_add(r, HTTP_GET, "/v1/segments/{id}", get_segment, api);
+    rc |= tly_router_add(r, HTTP_PUT, "/v1/segments/{id}", put_segment, api);
+    rc |= tly_router_add(r, HTTP_DELETE, "/v1/segments/{id}", delete_segment, api);
+    rc |= tly_router_add(r, HTTP_GET, "/v1/segments/{id}/users", get_members, api);
+    rc |= tly_router_add(r, HTTP_POST, "/v1/segments/{id}/users", post_members, api);
+    rc |= tly_router_add(r, HTTP_DELETE, "/v1/segments/{id}/users", delete_members, api);
+    rc |= tly_router_add(r, HTTP_POST, "/segment/{campaignId}/user/add", orig_add, api);
+    rc |= tly_router_add(r, HTTP_POST, "/segment/{campaignId}/user/status", orig_status, api);
+    rc |= tly_router_add(r, HTTP_DELETE, "/segment/{campaignId}/user/delete", orig_delete, api);
+    return rc ? TLY_ENOMEM : 0;
+}
