@@ -30,6 +30,7 @@
 #define FAN_OUT_BATCH  200
 #define DUE_BATCH      200
 #define ERROR_TEXT_MAX 300
+#define DRAIN_MAX_MS   3000 /* on stop, how long requests in flight may take */
 
 struct transfer {
     struct tly_outbox *o;
@@ -435,9 +436,20 @@ static void refresh_stats(struct tly_outbox *o, int64_t now)
 static void outbox_main(void *arg)
 {
     struct tly_outbox *o = arg;
-    int64_t next_poll = 0, next_stats = 0;
-    while (!atomic_load(&o->stopping)) {
+    int64_t next_poll = 0, next_stats = 0, drain_until = 0;
+    for (;;) {
         int64_t now = tly_now_ms();
+        if (atomic_load(&o->stopping)) {
+            /* Stopping: start nothing new; let requests in flight finish
+             * for a little while, so a restart sends fewer again. */
+            if (drain_until == 0)
+                drain_until =
+                    now + (o->cfg.timeout_ms < DRAIN_MAX_MS ? o->cfg.timeout_ms : DRAIN_MAX_MS);
+            if (o->nflight == 0 || now >= drain_until)
+                break;
+            next_poll = now + o->cfg.poll_ms;
+            next_stats = INT64_MAX;
+        }
         if (now >= next_poll) {
             int done;
             if (tly_outbox_fan_out(tly_db_sqlite(o->db), now, FAN_OUT_BATCH, &done) != 0)

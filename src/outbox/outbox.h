@@ -49,8 +49,10 @@ struct tly_outbox;
 int tly_outbox_open(struct tly_outbox **out, const struct tly_outbox_config *cfg,
                     const struct tly_logger *lg, struct tly_error *err);
 int tly_outbox_start(struct tly_outbox *o);
-/* Stops the thread (requests in flight are abandoned: they stay pending
- * and are sent again at the next start). NULL is a no-op. */
+/* Stops the thread: nothing new starts; requests in flight get up to 3 s
+ * (at most the request timeout) to finish and be recorded; any still
+ * running then are abandoned: they stay pending and are sent again at the
+ * next start. NULL is a no-op. */
 void tly_outbox_stop(struct tly_outbox *o);
 void tly_outbox_close(struct tly_outbox *o);
 

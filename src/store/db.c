@@ -239,7 +239,8 @@ static const char *const migrations[] = {
     "  delivered_at INTEGER,"
     "  UNIQUE (outbox_id, endpoint_id, event));"
     "CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';"
-    "CREATE INDEX deliveries_by_tenant ON deliveries (tenant_id, id);",
+    "CREATE INDEX deliveries_by_tenant ON deliveries (tenant_id, id);"
+    "CREATE INDEX deliveries_by_status ON deliveries (status, created_at);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

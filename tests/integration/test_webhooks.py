@@ -3,10 +3,12 @@
 answered), a completion delivered once with both signatures verifying
 (computed here with Python's hmac), retries on 500 and on a hanging
 receiver (timeout), no retry on 400, Retry-After respected, the retry API,
-templates and a campaign's own endpoints, tenant isolation, refused
-non-public destinations without --webhook-allow-hosts, /metrics, SIGKILL
-with deliveries pending (all delivered after the restart, none lost), and
-the README's receiver-verification example, run verbatim.
+the per-endpoint concurrency limit (a slow endpoint does not hold up
+another), templates and a campaign's own endpoints, tenant isolation,
+refused non-public destinations without --webhook-allow-hosts, /metrics,
+SIGTERM letting a request in flight finish, SIGKILL with deliveries pending
+(all delivered after the restart, none lost), and the README's
+receiver-verification example, run verbatim.
 
 The daemon runs with short retry delays (--webhook-retry-first 200ms,
 --webhook-retry-max 1s): these options exist for tests like this one.
@@ -47,6 +49,7 @@ class Receiver:
         self.default = default
         self.requests = []  # (monotonic time, headers dict lower-case, body bytes)
         self.lock = threading.Lock()
+        self.active = self.max_active = 0  # requests being answered now, and the most at once
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -59,8 +62,12 @@ class Receiver:
                     outer.requests.append((time.monotonic(),
                                            {k.lower(): v for k, v in self.headers.items()}, body))
                     status, headers, delay = outer.script.pop(0) if outer.script else outer.default
+                    outer.active += 1
+                    outer.max_active = max(outer.max_active, outer.active)
                 if delay:
                     time.sleep(delay)
+                with outer.lock:
+                    outer.active -= 1
                 payload = b'{"ok":true}' if status < 300 else b"x" * 5000
                 try:
                     self.send_response(status)
@@ -285,6 +292,24 @@ def test_hanging_receiver_times_out_and_is_retried(data):
     rx.close()
 
 
+def test_per_endpoint_concurrency(data):
+    t = create_tenant(data)
+    key = t["admin_key"]
+    slow, fast = Receiver(default=(200, {}, 0.4)), Receiver()
+    d = Daemon(data, *FAST, "--webhook-concurrency", "2")
+    setup(d, key, [{"id": "slow", "url": slow.url, "events": ["reward_issued"]},
+                   {"id": "fast", "url": fast.url, "events": ["campaign_completed"]}])
+    for i in range(8):
+        complete(d, t, "o-%d" % i, user="u-%d" % i)
+    wait_for(lambda: fast.count() == 8, 20, "the other endpoint, not held up")
+    assert slow.count() < 8  # the slow one is still working through its backlog
+    wait_for(lambda: slow.count() == 8, 30, "every delivery to the slow endpoint")
+    assert slow.max_active == 2, slow.max_active
+    d.stop()
+    slow.close()
+    fast.close()
+
+
 def test_retry_after_respected(data):
     t = create_tenant(data)
     key = t["admin_key"]
@@ -335,6 +360,23 @@ def test_non_public_destination_refused_by_default(data):
     wait_for(lambda: first_status(d, key) == "failed", 20, "refused")
     assert "not allowed" in deliveries(d, key)[0]["last_error"]
     assert rx.count() == 0
+    d.stop()
+    rx.close()
+
+
+def test_sigterm_lets_a_request_in_flight_finish(data):
+    t = create_tenant(data)
+    key = t["admin_key"]
+    rx = Receiver(default=(200, {}, 0.8))
+    d = Daemon(data, *FAST)
+    setup(d, key, [{"url": rx.url, "events": ["reward_issued"]}])
+    complete(d, t, "o-1")
+    wait_for(lambda: rx.count() == 1, 20, "the request in flight")
+    assert d.stop() == 0
+    d = Daemon(data, *FAST)
+    assert first_status(d, key) == "delivered"
+    time.sleep(0.5)
+    assert rx.count() == 1  # recorded before stopping: not sent again
     d.stop()
     rx.close()
 
