@@ -281,5 +281,6 @@ int tly_api_routes(struct tly_api *api, struct tly_router *r)
     rc |= tly_api_campaigns_routes(api, r);
     rc |= tly_api_progress_routes(api, r);
     rc |= tly_api_segments_routes(api, r);
+    rc |= tly_api_webhooks_routes(api, r);
     return rc ? TLY_ENOMEM : 0;
 }

@@ -1,6 +1,6 @@
 /*
  * The management API (admin key, tenant-scoped): events, failed events and
- * replay, users, settings, sources, campaigns.
+ * replay, users, settings, sources, campaigns, webhooks and deliveries.
  *
  * Handlers never touch SQLite on the HTTP loop: a handler checks the admin
  * key and its parameters, then hands a job to libuv's threadpool, which
@@ -110,5 +110,6 @@ int tly_api_sources_routes(struct tly_api *api, struct tly_router *r);
 int tly_api_campaigns_routes(struct tly_api *api, struct tly_router *r);
 int tly_api_progress_routes(struct tly_api *api, struct tly_router *r);
 int tly_api_segments_routes(struct tly_api *api, struct tly_router *r);
+int tly_api_webhooks_routes(struct tly_api *api, struct tly_router *r);
 
 #endif

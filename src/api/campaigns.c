@@ -55,21 +55,61 @@ static void free_campaign_req(void *data)
     free(r);
 }
 
+/* The stored definition's `webhook` block with "secret_set" in place of
+ * the secrets: the whole definition printed again into *out (caller
+ * frees with cJSON_free). 0, or TLY_ENOMEM / TLY_ECORRUPT. */
+static int hide_secrets(cJSON *def, char **out)
+{
+    cJSON *wh = cJSON_GetObjectItemCaseSensitive(def, "webhook");
+    struct tly_webhooks w;
+    struct tly_error err;
+    if (tly_webhooks_from_json(wh, "webhook", &w, &err) != 0)
+        return TLY_ECORRUPT;
+    struct tly_buf b;
+    tly_buf_init(&b, 0);
+    int rc = tly_webhooks_to_json(&w, 0, &b);
+    tly_webhooks_free(&w);
+    cJSON *shown = rc == 0 ? cJSON_ParseWithLength(b.data, b.len) : NULL;
+    tly_buf_free(&b);
+    if (shown == NULL || !cJSON_ReplaceItemInObjectCaseSensitive(def, "webhook", shown)) {
+        cJSON_Delete(shown);
+        return TLY_ENOMEM;
+    }
+    *out = cJSON_PrintUnformatted(def);
+    return *out != NULL ? 0 : TLY_ENOMEM;
+}
+
 /* Appends the campaign of `row` as the API shows it. */
 static int render(struct tly_buf *b, const struct tly_campaign_row *row)
 {
     /* The stored text is canonical: one compact object; its closing brace
-     * makes room for the added members. */
-    const char *end = row->len > 0 ? memrchr(row->definition, '}', row->len) : NULL;
+     * makes room for the added members. A webhook block is shown without
+     * its secrets. */
+    const char *text = row->definition;
+    size_t len = row->len;
+    char *printed = NULL;
     cJSON *def = cJSON_ParseWithLength(row->definition, row->len);
     const cJSON *status = cJSON_GetObjectItemCaseSensitive(def, "status");
     const cJSON *segment = cJSON_GetObjectItemCaseSensitive(def, "segment");
     int has_segment = segment != NULL && !cJSON_IsNull(segment);
     int active = cJSON_IsString(status) && strcmp(status->valuestring, "active") == 0;
+    if (cJSON_GetObjectItemCaseSensitive(def, "webhook") != NULL) {
+        int hrc = hide_secrets(def, &printed);
+        if (hrc != 0) {
+            cJSON_Delete(def);
+            return hrc;
+        }
+        text = printed;
+        len = strlen(printed);
+    }
     cJSON_Delete(def);
-    if (end == NULL || end == row->definition)
+    const char *end = len > 0 ? memrchr(text, '}', len) : NULL;
+    if (end == NULL || end == text) {
+        cJSON_free(printed);
         return TLY_ECORRUPT;
-    int rc = tly_buf_append(b, row->definition, (size_t)(end - row->definition));
+    }
+    int rc = tly_buf_append(b, text, (size_t)(end - text));
+    cJSON_free(printed);
     rc |= tly_buf_puts(b, ",\"created_at\":");
     rc |= tly_api_json_time(b, row->created_at);
     rc |= tly_buf_puts(b, ",\"updated_at\":");

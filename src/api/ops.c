@@ -62,6 +62,8 @@ static void metrics(struct tly_http_req *req, void *arg)
     rc |= tly_ingest_metrics(ops->ingest, &b);
     if (ops->pipeline != NULL)
         rc |= tly_pipeline_metrics(ops->pipeline, &b);
+    if (ops->outbox != NULL)
+        rc |= tly_outbox_metrics(ops->outbox, &b);
     if (rc != 0)
         tly_http_respond_error(req, 500, "internal", NULL, "out of memory");
     else

@@ -16,6 +16,7 @@
 #include "http/server.h"
 #include "ingest/ingest.h"
 #include "log/log.h"
+#include "outbox/outbox.h"
 #include "pipeline/pipeline.h"
 
 #include <stdint.h>
@@ -25,6 +26,7 @@ struct tly_ops {
     struct tly_ingest *ingest;      /* borrowed */
     struct tly_pipeline *pipeline;  /* borrowed; NULL when not running one */
     struct tly_http_server *server; /* borrowed; set once the server runs */
+    struct tly_outbox *outbox;      /* borrowed; NULL when not running one */
     int64_t started_at;             /* ms since the epoch */
     int shutting_down;
 };

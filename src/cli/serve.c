@@ -3,9 +3,12 @@
  * SIGINT.
  *
  * Start: options → state.db (migrations; a `default` tenant on a data
- * directory that has none) → event log recovery → writer thread → HTTP.
+ * directory that has none) → event log recovery → pipeline → outbox
+ * (webhook delivery) thread → writer thread → HTTP.
  * Stop: /readyz turns 503 → the server stops accepting and lets in-flight
  * requests finish → the log writer syncs what is queued and exits → the
+ * pipeline and the outbox thread stop (webhooks in flight stay pending and
+ * are sent again at the next start) → the
  * loop runs out of handles → exit 0. A second signal during shutdown exits
  * at once with status 1 (nothing acknowledged is lost: every 200 was sent
  * after its fdatasync).
@@ -21,6 +24,7 @@
 #include "ingest/auth.h"
 #include "ingest/ingest.h"
 #include "log/log.h"
+#include "outbox/outbox.h"
 #include "pipeline/pipeline.h"
 #include "store/db.h"
 #include "store/tenants.h"
@@ -45,6 +49,10 @@ struct serve_config {
     int no_pipeline;
     uint64_t log_retention, retention_interval;
     int pipeline_batch;
+    const char *webhook_allow_hosts;
+    int webhook_concurrency;
+    uint64_t webhook_timeout, webhook_retry_first, webhook_retry_max, webhook_retry_window;
+    uint64_t webhook_poll;
 };
 
 struct serve {
@@ -59,6 +67,7 @@ struct serve {
     struct tly_router router;
     struct tly_ops ops;
     struct tly_pipeline *pipeline;
+    struct tly_outbox *outbox;
     struct tly_api *api;
     struct tly_http_server *server;
     int stopping;
@@ -167,6 +176,49 @@ static int serve_options(struct serve_config *c, struct tly_option *o)
                             "20000",
                             "events per state-store transaction (about; a record is never split)",
                             &c->pipeline_batch};
+    o[n++] = (struct tly_option){
+        "webhook-allow-hosts",
+        "TALLY_WEBHOOK_ALLOW_HOSTS",
+        TLY_OPT_STRING,
+        "",
+        "webhook hosts that may have non-public addresses (comma separated; * = any)",
+        &c->webhook_allow_hosts};
+    o[n++] = (struct tly_option){"webhook-concurrency",
+                                 "TALLY_WEBHOOK_CONCURRENCY",
+                                 TLY_OPT_INT,
+                                 "4",
+                                 "webhook requests in flight per endpoint",
+                                 &c->webhook_concurrency};
+    o[n++] = (struct tly_option){"webhook-timeout",
+                                 "TALLY_WEBHOOK_TIMEOUT",
+                                 TLY_OPT_MS,
+                                 "10s",
+                                 "a webhook request taking longer fails and is retried",
+                                 &c->webhook_timeout};
+    o[n++] = (struct tly_option){"webhook-retry-first",
+                                 "TALLY_WEBHOOK_RETRY_FIRST",
+                                 TLY_OPT_MS,
+                                 "1s",
+                                 "delay before the first webhook retry; it doubles after each",
+                                 &c->webhook_retry_first};
+    o[n++] = (struct tly_option){"webhook-retry-max",
+                                 "TALLY_WEBHOOK_RETRY_MAX",
+                                 TLY_OPT_MS,
+                                 "1h",
+                                 "longest delay between webhook retries",
+                                 &c->webhook_retry_max};
+    o[n++] = (struct tly_option){"webhook-retry-window",
+                                 "TALLY_WEBHOOK_RETRY_WINDOW",
+                                 TLY_OPT_MS,
+                                 "24h",
+                                 "a webhook not delivered this long after its first attempt fails",
+                                 &c->webhook_retry_window};
+    o[n++] = (struct tly_option){"webhook-poll",
+                                 "TALLY_WEBHOOK_POLL",
+                                 TLY_OPT_MS,
+                                 "200ms",
+                                 "how often the outbox is looked at for new and due webhooks",
+                                 &c->webhook_poll};
     return n;
 }
 
@@ -253,6 +305,7 @@ static void on_http_stopped(void *arg)
     struct serve *s = arg;
     tly_log_stop(s->log); /* syncs and answers whatever is still queued */
     tly_pipeline_stop(s->pipeline);
+    tly_outbox_stop(s->outbox);
     tly_auth_close(s->auth);
     uv_close((uv_handle_t *)&s->sigterm, on_closed_noop);
     uv_close((uv_handle_t *)&s->sigint, on_closed_noop);
@@ -335,6 +388,25 @@ static int run(struct serve *s)
         if (tly_pipeline_start(s->pipeline) != 0)
             goto out;
     }
+    struct tly_outbox_config oc = {
+        .db_path = db_path,
+        .allow_hosts = s->cfg.webhook_allow_hosts,
+        .per_endpoint = s->cfg.webhook_concurrency,
+        .max_in_flight = 64,
+        .timeout_ms = (int64_t)s->cfg.webhook_timeout,
+        .poll_ms = (int64_t)s->cfg.webhook_poll,
+        .retry = {.first_ms = (int64_t)s->cfg.webhook_retry_first,
+                  .max_ms = (int64_t)s->cfg.webhook_retry_max,
+                  .give_up_ms = (int64_t)s->cfg.webhook_retry_window},
+        .user_agent = "tally-webhooks/" TALLY_VERSION,
+    };
+    struct tly_error oerr;
+    if (tly_outbox_open(&s->outbox, &oc, &s->lg, &oerr) != 0) {
+        tly_log_error(&s->lg, "cannot open the outbox", "error=\"%s\"", oerr.msg);
+        goto out;
+    }
+    if (tly_outbox_start(s->outbox) != 0)
+        goto out;
     if (tly_log_start(s->log, &s->loop) != 0)
         goto out;
     if (tly_auth_open(&s->auth, &s->loop, db_path, &s->lg) != 0)
@@ -357,6 +429,7 @@ static int run(struct serve *s)
     s->ops.log = s->log;
     s->ops.ingest = s->ingest;
     s->ops.pipeline = s->pipeline;
+    s->ops.outbox = s->outbox;
     s->ops.started_at = tly_now_ms();
     if (tly_ops_routes(&s->ops, &s->router) != 0 || tly_ingest_routes(s->ingest, &s->router) != 0 ||
         tly_api_routes(s->api, &s->router) != 0)
@@ -394,6 +467,7 @@ out:
         /* Start-up failed part way: stop what was started, let handles close. */
         tly_log_stop(s->log);
         tly_pipeline_stop(s->pipeline);
+        tly_outbox_stop(s->outbox);
         if (s->auth != NULL)
             tly_auth_close(s->auth);
         uv_run(&s->loop, UV_RUN_NOWAIT);
@@ -402,6 +476,7 @@ out:
     tly_http_server_free(s->server);
     tly_api_free(s->api);
     tly_pipeline_close(s->pipeline);
+    tly_outbox_close(s->outbox);
     tly_ingest_free(s->ingest);
     tly_router_free(&s->router);
     tly_log_close(s->log);

@@ -180,8 +180,6 @@ static int check_members(const cJSON *obj, const char *at, const char *const *al
         else
             fmt_field(f, "%s", at);
         if (!known) {
-            if (strcmp(m->string, "webhook") == 0 && at[0] == '\0')
-                return bad(err, f, "not supported yet");
             return printable ? bad(err, f, "unknown field")
                              : bad(err, f, "unknown field with an unusable name");
         }
@@ -709,7 +707,8 @@ static int parse_root(const cJSON *root, struct tly_campaign *c, struct tly_erro
                                          "timezone",   "starts_at",     "ends_at",
                                          "window",     "complete_when", "max_completions",
                                          "enrollment", "segment",       "count_before_entry",
-                                         "activities", "reward",        NULL};
+                                         "activities", "reward",        "webhook",
+                                         NULL};
     static const char *const complete_names[] = {"all", "any"};
     static const char *const enroll_names[] = {"auto", "accept"};
     if (!cJSON_IsObject(root))
@@ -818,7 +817,14 @@ static int parse_root(const cJSON *root, struct tly_campaign *c, struct tly_erro
         if (c->act[i].measure == TLY_MEASURE_STREAK && c->window != TLY_WINDOW_CAMPAIGN)
             return bad(err, "window", "must be campaign: activities[%d] is a streak", i);
     }
-    return parse_reward(cJSON_GetObjectItemCaseSensitive(root, "reward"), &c->reward, err);
+    if ((rc = parse_reward(cJSON_GetObjectItemCaseSensitive(root, "reward"), &c->reward, err)) != 0)
+        return rc;
+    v = cJSON_GetObjectItemCaseSensitive(root, "webhook");
+    if (v == NULL || cJSON_IsNull(v))
+        return 0;
+    if ((c->webhook = calloc(1, sizeof *c->webhook)) == NULL)
+        return TLY_ENOMEM;
+    return tly_webhooks_from_json(v, "webhook", c->webhook, err);
 }
 
 int tly_campaign_parse(const char *json, size_t len, struct tly_campaign **out,
@@ -903,6 +909,8 @@ void tly_campaign_free(struct tly_campaign *c)
     free(c->name);
     free(c->segment);
     cJSON_Delete(c->reward);
+    tly_webhooks_free(c->webhook);
+    free(c->webhook);
     free(c);
 }
 
@@ -992,6 +1000,10 @@ static int put_campaign(struct tly_buf *b, const struct tly_campaign *c)
             rc = rc ? rc : put_value(b, m);
         }
         rc = rc ? rc : tly_buf_puts(b, "}");
+    }
+    if (c->webhook != NULL) { /* secrets included: this is what is stored */
+        rc = rc ? rc : tly_buf_puts(b, ",\"webhook\":");
+        rc = rc ? rc : tly_webhooks_to_json(c->webhook, 1, b);
     }
     return rc ? rc : tly_buf_puts(b, "}");
 }

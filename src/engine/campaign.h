@@ -17,6 +17,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/tz.h"
+#include "outbox/webhook.h"
 
 #include <cjson/cJSON.h>
 #include <stdint.h>
@@ -105,6 +106,10 @@ struct tly_campaign {
     struct tly_activity *act;
     int nact;
     cJSON *reward; /* owned canonical reward object, or NULL */
+    /* Owned; NULL when the campaign has no `webhook` block. Its endpoints
+     * replace the tenant's for this campaign's webhooks. In the canonical
+     * JSON it comes last, with its secrets (the API hides them). */
+    struct tly_webhooks *webhook;
 };
 
 /* Parses and validates a definition. 0 with *out owned by the caller;

@@ -263,6 +263,45 @@ static const char *const migrations[] = {
     "  value REAL NOT NULL);"
     "CREATE INDEX segment_events_by_user ON segment_events"
     "  (tenant_id, segment_id, user_id, cond, ts);",
+
+    /* 10: outbound webhooks: each tenant's endpoint settings (canonical JSON,
+     * secrets included: never returned by the API), and one delivery per
+     * (outbox entry, endpoint, kind). An outbox entry is fanned out into
+     * its deliveries once, in one transaction that sets fanned_out_at.
+     * A delivery keeps what it sends (url, secret, exact body) so that
+     * every attempt sends the same bytes under the same webhook-id (uid);
+     * window_start is when its retry window began (creation, or a retry
+     * through the API). */
+    "CREATE TABLE webhook_settings ("
+    "  tenant_id INTEGER PRIMARY KEY REFERENCES tenants(id),"
+    "  settings TEXT NOT NULL,"
+    "  updated_at INTEGER NOT NULL);"
+    "ALTER TABLE outbox ADD COLUMN fanned_out_at INTEGER;"
+    "CREATE INDEX outbox_to_fan_out ON outbox (id) WHERE fanned_out_at IS NULL;"
+    "CREATE TABLE deliveries ("
+    "  id INTEGER PRIMARY KEY,"
+    "  uid TEXT NOT NULL UNIQUE,"
+    "  tenant_id INTEGER NOT NULL,"
+    "  outbox_id INTEGER NOT NULL,"
+    "  endpoint_id TEXT NOT NULL,"
+    "  event TEXT NOT NULL,"
+    "  url TEXT NOT NULL,"
+    "  secret TEXT,"
+    "  body TEXT NOT NULL,"
+    "  status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_attempt_at INTEGER NOT NULL,"
+    "  window_start INTEGER NOT NULL,"
+    "  last_status INTEGER,"
+    "  last_error TEXT,"
+    "  last_attempt_at INTEGER,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  delivered_at INTEGER,"
+    "  UNIQUE (outbox_id, endpoint_id, event));"
+    "CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';"
+    "CREATE INDEX deliveries_by_tenant ON deliveries (tenant_id, id);"
+    "CREATE INDEX deliveries_by_status ON deliveries (status, created_at);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -25,6 +25,9 @@ Input formats (see the comment at the top of each fuzz_*.c):
   fuzz_clevertap_adapter  byte 0 = receive time shift in days, then the body.
                      Seeds: every body of tests/fixtures/clevertap.
   fuzz_campaign      a campaign definition (the body of POST /v1/campaigns).
+  fuzz_webhook_settings  a webhook settings document (PUT /v1/webhooks).
+  fuzz_webhook_template  a body template (JSON).
+  fuzz_retry_after   a Retry-After header value.
   fuzz_tzif          the bytes of a TZif file. Seeds: the zone files of
                      tests/fixtures/tzif (copies of tzdata's), and made-up
                      files for what they lack (version 1, footer forms,
@@ -642,6 +645,9 @@ def campaign_seeds():
         "in-257": dict(minimal, activities=[dict(act, where=[
             {"path": "a", "op": "in", "value": list(range(257))}])]),
         "reward-no-type": dict(minimal, reward={"name": "x"}),
+        "webhook-empty": dict(minimal, webhook={}),
+        "webhook-bad-url": dict(minimal, webhook={"endpoints": [
+            {"url": "ftp://x", "events": ["reward_issued"]}]}),
     }
     for name, doc in bad.items():
         seeds["bad-" + name] = compact(doc)
@@ -651,6 +657,10 @@ def campaign_seeds():
         b'"where":[{"path":"a","op":"eq","value":1e999}],"measure":"count","target":1}]}'
     seeds["bad-not-utf8"] = b'{"id":"c1","name":"\xff","activities":[]}'
     seeds["bad-too-big"] = compact(minimal)[:-1] + b" " * (64 * 1024) + b"}"
+    seeds["ok-webhook"] = compact(dict(minimal, webhook={"endpoints": [
+        {"id": "crm", "url": "https://crm.example/h", "secret": "k",
+         "events": ["reward_issued", "campaign_completed"],
+         "template": {"u": "$userId", "o": "$details.eventId"}}]}))
     seeds["value-keys"] = b'[1,1.0,-0,1e2,0.30000000000000004,"1",{"b":1,"a":[null,true]}]'
     return seeds
 
@@ -749,6 +759,66 @@ def source_settings_seeds():
     return seeds
 
 
+def webhook_settings_seeds():
+    """Accepted documents of every shape, and one breaking each rule."""
+    ep = {"id": "crm", "url": "https://crm.example.com/hook", "secret": "s3cret",
+          "events": ["reward_issued", "campaign_completed"]}
+    docs = {
+        "empty": {"endpoints": []},
+        "one": {"endpoints": [ep]},
+        "whsec": {"endpoints": [dict(ep, secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")]},
+        "template": {"endpoints": [dict(ep, template={"u": "$userId", "o": "$details.orderId",
+                                                      "l": ["$$x", 1, None]})]},
+        "ipv6-port": {"endpoints": [{"url": "http://[::1]:8080/x?y=1#z",
+                                     "events": ["segment_entered", "segment_exited",
+                                                "activity_completed"]}]},
+        "two": {"endpoints": [ep, dict(ep, id="b", url="http://b.example")]},
+        "bad-scheme": {"endpoints": [dict(ep, url="ftp://x")]},
+        "bad-userinfo": {"endpoints": [dict(ep, url="https://u:p@x")]},
+        "bad-port": {"endpoints": [dict(ep, url="https://x:70000/")]},
+        "bad-kind": {"endpoints": [dict(ep, events=["paid"])]},
+        "bad-no-events": {"endpoints": [dict(ep, events=[])]},
+        "bad-id-twice": {"endpoints": [ep, ep]},
+        "bad-template-ref": {"endpoints": [dict(ep, template={"a": "$a..b"})]},
+        "bad-whsec": {"endpoints": [dict(ep, secret="whsec_***")]},
+        "bad-unknown": {"endpoints": [dict(ep, colour=1)]},
+        "bad-root": {"hooks": []},
+    }
+    seeds = {k: json.dumps(v).encode() for k, v in docs.items()}
+    seeds["bad-json"] = b'{"endpoints":[{"url":'
+    seeds["bad-utf8"] = b'{"endpoints":[{"url":"https://\xff"}]}'
+    return seeds
+
+
+def webhook_template_seeds():
+    return {
+        "object": b'{"user":"$userId","order":"$details.orderId","fixed":1}',
+        "array": b'["$userId",["$details.n"],{"k":"$$lit"}]',
+        "plain": b'{"a":[1,2.5,true,null,"x"]}',
+        "deep-path": b'{"a":"$a.b.c.d.e.f.g.h"}',
+        "bad-empty-ref": b'{"a":"$"}',
+        "bad-dots": b'{"a":"$a..b"}',
+        "bad-too-deep": b'{"a":"$a.b.c.d.e.f.g.h.i"}',
+        "string": b'"$userId"',
+    }
+
+
+def retry_after_seeds():
+    return {
+        "seconds": b"120",
+        "zero": b"0",
+        "spaces": b" 30 ",
+        "imf-fixdate": b"Sun, 06 Nov 1994 08:49:37 GMT",
+        "future": b"Fri, 31 Dec 9999 23:59:59 GMT",
+        "rfc850": b"Sunday, 06-Nov-94 08:49:37 GMT",
+        "asctime": b"Sun Nov  6 08:49:37 1994",
+        "bad-zone": b"Sun, 06 Nov 1994 08:49:37 UTC",
+        "bad-negative": b"-5",
+        "bad-huge": b"99999999999999999999",
+        "bad-word": b"later",
+    }
+
+
 TARGETS = {
     "fuzz_http1": http1_seeds,
     "fuzz_server_event": server_event_seeds,
@@ -764,6 +834,9 @@ TARGETS = {
     "fuzz_campaign": campaign_seeds,
     "fuzz_tzif": tzif_seeds,
     "fuzz_source_settings": source_settings_seeds,
+    "fuzz_webhook_settings": webhook_settings_seeds,
+    "fuzz_webhook_template": webhook_template_seeds,
+    "fuzz_retry_after": retry_after_seeds,
 }
 
 

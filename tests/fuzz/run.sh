@@ -37,6 +37,7 @@ dict_for() {
     fuzz_server_event | fuzz_server_scan | fuzz_server_adapter | fuzz_segment_adapter | fuzz_moengage_adapter | fuzz_webengage_adapter | fuzz_clevertap_adapter | fuzz_source_settings) echo "$here/json.dict" ;;
     fuzz_timestamp) echo "$here/timestamp.dict" ;;
     fuzz_campaign) echo "$here/campaign.dict" ;;
+    fuzz_webhook_settings | fuzz_webhook_template) echo "$here/json.dict" ;;
     *) echo "" ;;
   esac
 }

@@ -87,7 +87,20 @@ static const struct reject rejects[] = {
     {"{'id':'c1',", "", "invalid JSON"},
     {"{'id':'c1','name':'N','activities':[" MIN_ACT "],'colour':'red'}", "colour", "unknown field"},
     {"{'id':'c1','id':'c2','name':'N','activities':[" MIN_ACT "]}", "id", "given twice"},
-    {"{'id':'c1','name':'N','activities':[" MIN_ACT "],'webhook':{}}", "webhook", "not supported"},
+    /* webhook: the endpoint document of PUT /v1/webhooks */
+    {"{'id':'c1','name':'N','activities':[" MIN_ACT "],'webhook':{}}", "webhook.endpoints",
+     "required"},
+    {"{'id':'c1','name':'N','activities':[" MIN_ACT "],'webhook':[]}", "webhook",
+     "expected an object"},
+    {"{'id':'c1','name':'N','activities':[" MIN_ACT "],'webhook':{'endpoints':[{'url':"
+     "'ftp://x','events':['reward_issued']}]}}",
+     "webhook.endpoints[0].url", "http:// or https://"},
+    {"{'id':'c1','name':'N','activities':[" MIN_ACT "],'webhook':{'endpoints':[{'url':"
+     "'https://x.example','events':['paid']}]}}",
+     "webhook.endpoints[0].events[0]", "expected reward_issued"},
+    {"{'id':'c1','name':'N','activities':[" MIN_ACT "],'webhook':{'endpoints':[{'url':"
+     "'https://x.example','events':['reward_issued'],'template':{'u':'$a..b'}}]}}",
+     "webhook.endpoints[0].template", "not a reference"},
     /* id */
     {"{'name':'N','activities':[" MIN_ACT "]}", "id", "required"},
     {"{'id':7,'name':'N','activities':[" MIN_ACT "]}", "id", "expected a string, got number"},
@@ -475,6 +488,10 @@ static const char *const round_trips[] = {
     "{'id':'c1','name':'N','status':'draft','starts_at':null,'ends_at':'9999-12-31T23:59:59.999Z',"
     "'reward':null,'activities':[{'id':'a','event':'e','measure':'sum','property':'p',"
     "'target':0.1}]}",
+    "{'id':'c2','name':'N','activities':[" MIN_ACT "],'webhook':{'endpoints':[{'url':"
+    "'https://crm.example/hook','secret':'s3cr\u00e9t','events':['campaign_completed',"
+    "'reward_issued'],'template':{'user':'$userId','o':['$details.eventId','$$lit',1]}},"
+    "{'id':'ops','url':'http://[::1]:8080/x?y=1','events':['segment_exited']}]}}",
 };
 
 static void test_round_trip(void **state)
