@@ -1,7 +1,8 @@
 """Outbound webhooks through the real daemon and a real receiver on
 127.0.0.1 started by the test: endpoint settings (validation, secrets never
 answered), a completion delivered once with both signatures verifying
-(computed here with Python's hmac), retries on 500 and on a hanging
+(computed here with Python's hmac), a segment entry delivered to the
+endpoint that wants it, retries on 500 and on a hanging
 receiver (timeout), no retry on 400, Retry-After respected, the retry API,
 the per-endpoint concurrency limit (a slow endpoint does not hold up
 another), templates and a campaign's own endpoints, tenant isolation,
@@ -225,6 +226,37 @@ def test_completion_delivered_once_signed(data):
     d.stop()
     rx.close()
     rx2.close()
+
+
+def test_segment_entry_and_exit_delivered(data):
+    """Segment membership changes reach endpoints that want them, signed,
+    and only those endpoints."""
+    t = create_tenant(data)
+    key = t["admin_key"]
+    rx, other = Receiver(), Receiver()
+    d = Daemon(data, *FAST)
+    setup(d, key, [{"id": "seg", "url": rx.url, "secret": SECRET,
+                    "events": ["segment_entered", "segment_exited"]},
+                   {"id": "rewards", "url": other.url, "events": ["reward_issued"]}],
+          campaign=None)
+    status, body = d.send_json("POST", "/v1/segments", {
+        "id": "big-spenders", "type": "event", "conditions": [
+            {"event": "order_placed", "measure": "sum", "property": "amount", "op": "gte",
+             "value": 100, "within": "1d"}]}, key)
+    assert status == 201, body
+    status, _, body = d.post("/server/v4", event("s-1", user="u9", amount=150), t["write_key"])
+    assert status == 200, body
+    wait_for(lambda: rx.count() == 1, 20, "the segment_entered delivery")
+    _, h, raw = rx.requests[0]
+    b = json.loads(raw)
+    assert b["eventType"] == "segment_entered", b
+    assert b["segmentId"] == "big-spenders" and b["userId"] == "u9", b
+    assert verify_cg(SECRET, h, raw) and verify_std(SECRET, h, raw)
+    time.sleep(0.5)
+    assert other.count() == 0  # it wants rewards only
+    d.stop()
+    rx.close()
+    other.close()
 
 
 def test_500_twice_then_200(data):
