@@ -252,6 +252,42 @@ int tly_api_user_id_param(struct tly_api_job *job, int i, char *out, size_t outs
     return 0;
 }
 
+int tly_api_id_param(struct tly_api_job *job, int i, char *out, size_t outsz, const char *field,
+                     const char *msg)
+{
+    size_t n;
+    const char *raw = tly_http_param(job->req, i, &n);
+    if (tly_url_decode(raw, n, out, outsz) != 0)
+        return tly_api_job_fail(job, 404, "not_found", field, "%s", msg);
+    return 0;
+}
+
+int tly_api_body_copy(struct tly_api_job *job, char **body, size_t *len)
+{
+    const char *b = tly_http_body(job->req, len);
+    if ((*body = malloc(*len + 1)) == NULL)
+        return tly_api_job_fail(job, 503, "unavailable", NULL, "out of memory");
+    memcpy(*body, b, *len);
+    (*body)[*len] = '\0';
+    return 0;
+}
+
+int tly_api_query_int(struct tly_http_req *req, const char *name, int lo, int hi, int *out)
+{
+    size_t qn;
+    const char *q = tly_http_query(req, &qn);
+    char v[16];
+    int got = tly_query_get(q, qn, name, v, sizeof v);
+    if (got == 0)
+        return 0;
+    char *end;
+    long l = got == 1 ? strtol(v, &end, 10) : 0;
+    if (got != 1 || *end != '\0' || l < lo || l > hi)
+        return -1;
+    *out = (int)l;
+    return 1;
+}
+
 int tly_query_get(const char *q, size_t qlen, const char *name, char *out, size_t outsz)
 {
     size_t nlen = strlen(name);

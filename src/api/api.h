@@ -101,6 +101,22 @@ int tly_url_decode(const char *s, size_t n, char *out, size_t outsz);
  * user_id); the caller answers. */
 int tly_api_user_id_param(struct tly_api_job *job, int i, char *out, size_t outsz);
 
+/* Decodes path parameter `i` of the job's request as an id (at most
+ * outsz - 1 bytes) into out. 0, or -1 with the job failed (404 not_found
+ * naming `field`, with `msg`: what cannot be decoded names nothing); the
+ * caller answers. */
+int tly_api_id_param(struct tly_api_job *job, int i, char *out, size_t outsz, const char *field,
+                     const char *msg);
+
+/* A NUL-terminated copy of the job's request body into *body (the caller
+ * frees it) and its length. 0, or -1 with the job failed (503). */
+int tly_api_body_copy(struct tly_api_job *job, char **body, size_t *len);
+
+/* Query parameter `name` as a decimal integer from lo to hi into *out
+ * (left alone when absent). 1 set, 0 absent, -1 malformed or out of range
+ * (the caller answers, naming its own limits). */
+int tly_api_query_int(struct tly_http_req *req, const char *name, int lo, int hi, int *out);
+
 /* Route registration of each resource file. */
 int tly_api_events_routes(struct tly_api *api, struct tly_router *r);
 int tly_api_failed_routes(struct tly_api *api, struct tly_router *r);

@@ -25,6 +25,7 @@
  * campaign: 404. A definition breaking a rule is 400 naming the field.
  */
 #include "api/api.h"
+#include "api/definitions.h"
 #include "core/json.h"
 #include "core/timeparse.h"
 #include "engine/campaign.h"
@@ -39,21 +40,10 @@
     "this campaign counts the events of its segment's members only, from their entry unless "      \
     "count_before_entry is true"
 
-struct campaign_req {
-    char id[TLY_CAMPAIGN_ID_MAX + 1]; /* from the path; "" for POST */
-    char user_id[TLY_USER_ID_BUF];    /* accept */
-    char *body;                       /* POST, PUT: a copy of the request body */
-    size_t len;
-    int count; /* list: campaigns written so far */
-};
-
-static void free_campaign_req(void *data)
-{
-    struct campaign_req *r = data;
-    if (r != NULL)
-        free(r->body);
-    free(r);
-}
+/* A campaign request is the shared definition request: the id from the
+ * path ("" for POST), the user id (accept), a copy of the body (POST,
+ * PUT). A definition over its size limit is 400. */
+static const struct tly_api_def_kind CAMPAIGN = {"campaign", "campaigns", 400};
 
 /* The stored definition's `webhook` block with "secret_set" in place of
  * the secrets: the whole definition printed again into *out (caller
@@ -124,49 +114,28 @@ static int render(struct tly_buf *b, const struct tly_campaign_row *row)
 static int on_row(void *arg, const struct tly_campaign_row *row)
 {
     struct tly_api_job *job = arg;
-    struct campaign_req *r = job->data;
-    if (r->count++ > 0 && tly_buf_puts(&job->out, ",") != 0)
+    if (tly_api_def_row_sep(job) != 0)
         return TLY_ENOMEM;
     return render(&job->out, row);
 }
 
-/* Fails the job for a store call's error code; returns -1. */
-static int store_fail(struct tly_api_job *job, int rc)
+/* The stored campaign the request's id names, into job->out. */
+static int read_one(struct tly_api_job *job, sqlite3 *db)
 {
-    struct campaign_req *r = job->data;
-    switch (rc) {
-    case TLY_ENOENT:
-        return tly_api_job_fail(job, 404, "not_found", "id", "no campaign with id \"%s\"", r->id);
-    case TLY_ENOMEM:
-        return tly_api_job_fail(job, 500, "internal", NULL, "out of memory");
-    case TLY_ECORRUPT:
-        return tly_api_job_fail(job, 500, "internal", NULL, "stored definition is unreadable");
-    default:
-        return tly_api_job_fail(job, 503, "unavailable", NULL, "state store error");
-    }
+    struct tly_api_def *r = job->data;
+    return tly_campaign_get(db, job->tenant, r->id, on_row, job);
 }
 
-/* Answers with the stored campaign r->id. */
-static void answer_campaign(struct tly_api_job *job, sqlite3 *db)
+static int read_all(struct tly_api_job *job, sqlite3 *db)
 {
-    struct campaign_req *r = job->data;
-    tly_buf_reset(&job->out);
-    r->count = 0;
-    int rc = tly_campaign_get(db, job->tenant, r->id, on_row, job);
-    if (rc != 0)
-        store_fail(job, rc);
+    return tly_campaigns_list(db, job->tenant, on_row, job);
 }
 
 /* Parses a definition; -1 with the job failed (400 naming the field). */
 static int parse(struct tly_api_job *job, const char *text, size_t len, struct tly_campaign **out)
 {
     struct tly_error err = {{0}};
-    int rc = tly_campaign_parse(text, len, out, &err);
-    if (rc == TLY_ENOMEM)
-        return tly_api_job_fail(job, 503, "unavailable", NULL, "out of memory");
-    if (rc != 0)
-        return tly_api_job_fail(job, 400, "invalid_request", err.field, "%s", err.msg);
-    return 0;
+    return tly_api_def_parsed(job, tly_campaign_parse(text, len, out, &err), &err);
 }
 
 /* The canonical text of c, NUL-terminated in *out (owned by the caller). */
@@ -182,22 +151,14 @@ static int canonical(struct tly_api_job *job, const struct tly_campaign *c, stru
 
 static void run_create(struct tly_api_job *job, sqlite3 *db)
 {
-    struct campaign_req *r = job->data;
+    struct tly_api_def *r = job->data;
     struct tly_campaign *c = NULL;
     if (parse(job, r->body, r->len, &c) != 0)
         return;
-    snprintf(r->id, sizeof r->id, "%s", c->id);
     struct tly_buf text;
     if (canonical(job, c, &text) == 0) {
         int rc = tly_campaign_create(db, job->tenant, c->id, text.data, tly_now_ms(), NULL);
-        if (rc == TLY_EEXIST)
-            tly_api_job_fail(job, 409, "conflict", "id", "a campaign with id \"%s\" exists", c->id);
-        else if (rc != 0)
-            store_fail(job, rc);
-        else
-            answer_campaign(job, db);
-        if (job->status < 400)
-            job->status = 201;
+        tly_api_def_created(job, db, c->id, rc, read_one);
         tly_buf_free(&text);
     }
     tly_campaign_free(c);
@@ -205,47 +166,12 @@ static void run_create(struct tly_api_job *job, sqlite3 *db)
 
 static void run_list(struct tly_api_job *job, sqlite3 *db)
 {
-    int rc = tly_buf_puts(&job->out, "{\"campaigns\":[");
-    if (rc == 0)
-        rc = tly_campaigns_list(db, job->tenant, on_row, job);
-    if (rc == 0)
-        rc = tly_buf_puts(&job->out, "]}");
-    if (rc != 0)
-        store_fail(job, rc);
+    tly_api_def_list(job, db, read_all);
 }
 
 static void run_get(struct tly_api_job *job, sqlite3 *db)
 {
-    answer_campaign(job, db);
-}
-
-/* The body of a PUT as text whose id is the path's: the id, when given,
- * must equal it; when left out it is added. Sets *text to r->body or to a
- * new string (cJSON_free). 0, or -1 with the job failed. */
-static int put_text(struct tly_api_job *job, char **text)
-{
-    struct campaign_req *r = job->data;
-    struct tly_error err = {{0}};
-    *text = r->body;
-    cJSON *root = tly_json_parse(r->body, r->len, &err);
-    if (root == NULL)
-        return tly_api_job_fail(job, 400, "invalid_request", "", "%s", err.msg);
-    int rc = 0;
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "id");
-    if (!cJSON_IsObject(root)) {
-        rc = tly_api_job_fail(job, 400, "invalid_request", "",
-                              "expected a campaign definition (a JSON object)");
-    } else if (id != NULL) {
-        if (!cJSON_IsString(id) || strcmp(id->valuestring, r->id) != 0)
-            rc = tly_api_job_fail(job, 400, "invalid_request", "id",
-                                  "id: must be the campaign id of the path (\"%s\") or left out",
-                                  r->id);
-    } else if (cJSON_AddStringToObject(root, "id", r->id) == NULL ||
-               (*text = cJSON_PrintUnformatted(root)) == NULL) {
-        rc = tly_api_job_fail(job, 503, "unavailable", NULL, "out of memory");
-    }
-    cJSON_Delete(root);
-    return rc;
+    tly_api_def_answer(job, db, read_one);
 }
 
 static int copy_definition(void *arg, const struct tly_campaign_row *row)
@@ -257,20 +183,20 @@ static int copy_definition(void *arg, const struct tly_campaign_row *row)
 
 static void run_replace(struct tly_api_job *job, sqlite3 *db)
 {
-    struct campaign_req *r = job->data;
+    struct tly_api_def *r = job->data;
     char *text = NULL, *stored = NULL;
     struct tly_campaign *next = NULL, *cur = NULL;
     struct tly_buf canon = {0};
     struct tly_error err = {{0}};
-    if (put_text(job, &text) != 0 || parse(job, text, strlen(text), &next) != 0)
+    if (tly_api_def_put_text(job, &text) != 0 || parse(job, text, strlen(text), &next) != 0)
         goto done;
     int rc = tly_campaign_get(db, job->tenant, r->id, copy_definition, &stored);
     if (rc != 0) {
-        store_fail(job, rc);
+        tly_api_def_store_fail(job, rc);
         goto done;
     }
     if (tly_campaign_parse(stored, strlen(stored), &cur, &err) != 0) {
-        store_fail(job, TLY_ECORRUPT);
+        tly_api_def_store_fail(job, TLY_ECORRUPT);
         goto done;
     }
     rc = tly_campaign_check_change(cur, next, &err);
@@ -280,19 +206,11 @@ static void run_replace(struct tly_api_job *job, sqlite3 *db)
     }
     if (rc != 0 || canonical(job, next, &canon) != 0) {
         if (rc != 0)
-            store_fail(job, rc);
+            tly_api_def_store_fail(job, rc);
         goto done;
     }
     rc = tly_campaign_replace(db, job->tenant, r->id, stored, canon.data, tly_now_ms());
-    if (rc == TLY_ECONFLICT)
-        tly_api_job_fail(job, 409, "conflict", "id",
-                         "campaign \"%s\" was changed by another request meanwhile; read it and "
-                         "try again",
-                         r->id);
-    else if (rc != 0)
-        store_fail(job, rc);
-    else
-        answer_campaign(job, db);
+    tly_api_def_replaced(job, db, rc, read_one);
 done:
     if (text != r->body)
         cJSON_free(text);
@@ -304,21 +222,17 @@ done:
 
 static void run_delete(struct tly_api_job *job, sqlite3 *db)
 {
-    struct campaign_req *r = job->data;
-    int rc = tly_campaign_delete(db, job->tenant, r->id);
-    if (rc != 0)
-        store_fail(job, rc);
-    else
-        job->status = 204;
+    struct tly_api_def *r = job->data;
+    tly_api_def_deleted(job, tly_campaign_delete(db, job->tenant, r->id));
 }
 
 static void run_accept(struct tly_api_job *job, sqlite3 *db)
 {
-    struct campaign_req *r = job->data;
+    struct tly_api_def *r = job->data;
     int64_t at;
     int rc = tly_campaign_accept(db, job->tenant, r->id, r->user_id, tly_now_ms(), &at);
     if (rc != 0) {
-        store_fail(job, rc);
+        tly_api_def_store_fail(job, rc);
         return;
     }
     struct tly_buf *b = &job->out;
@@ -330,7 +244,7 @@ static void run_accept(struct tly_api_job *job, sqlite3 *db)
     rc |= tly_api_json_time(b, at);
     rc |= tly_buf_puts(b, "}");
     if (rc != 0)
-        store_fail(job, TLY_ENOMEM);
+        tly_api_def_store_fail(job, TLY_ENOMEM);
 }
 
 /* A job for `run` with its request state: the campaign id of path
@@ -344,36 +258,12 @@ static struct tly_api_job *start(struct tly_http_req *req, void *api,
     struct tly_api_job *job = tly_api_job_new(api, req, run);
     if (job == NULL)
         return NULL;
-    struct campaign_req *r = calloc(1, sizeof *r);
-    job->data = r;
-    job->free_data = free_campaign_req;
-    if (r == NULL) {
-        tly_api_job_fail(job, 503, "unavailable", NULL, "out of memory");
-        goto fail;
-    }
-    if (user && tly_api_user_id_param(job, 0, r->user_id, sizeof r->user_id) != 0)
-        goto fail;
-    if (id_param >= 0) {
-        size_t n;
-        const char *raw = tly_http_param(req, id_param, &n);
-        if (tly_url_decode(raw, n, r->id, sizeof r->id) != 0) {
-            tly_api_job_fail(job, 404, "not_found", "id", "no campaign with this id");
-            goto fail;
-        }
-    }
-    if (body) {
-        const char *b = tly_http_body(req, &r->len);
-        if ((r->body = malloc(r->len + 1)) == NULL) {
-            tly_api_job_fail(job, 503, "unavailable", NULL, "out of memory");
-            goto fail;
-        }
-        memcpy(r->body, b, r->len);
-        r->body[r->len] = '\0';
+    if (tly_api_def_init(job, &CAMPAIGN, sizeof(struct tly_api_def), id_param, user ? 0 : -1,
+                         body) != 0) {
+        tly_api_job_answer(job);
+        return NULL;
     }
     return job;
-fail:
-    tly_api_job_answer(job);
-    return NULL;
 }
 
 static void submit(struct tly_api_job *job)

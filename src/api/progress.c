@@ -72,20 +72,13 @@ static struct progress_req *parse_req(struct tly_api_job *job, struct tly_http_r
         tly_api_job_answer(job);
         return NULL;
     }
-    size_t n;
-    const char *raw;
-    if (user_param >= 0 && tly_api_user_id_param(job, user_param, r->user, sizeof r->user) != 0) {
+    if ((user_param >= 0 && tly_api_user_id_param(job, user_param, r->user, sizeof r->user) != 0) ||
+        /* Longer than any id: no such campaign. */
+        (campaign_param >= 0 &&
+         tly_api_id_param(job, campaign_param, r->campaign, sizeof r->campaign, "id",
+                          "no such campaign") != 0)) {
         tly_api_job_answer(job);
         return NULL;
-    }
-    if (campaign_param >= 0) {
-        raw = tly_http_param(req, campaign_param, &n);
-        if (tly_url_decode(raw, n, r->campaign, sizeof r->campaign) != 0) {
-            /* Longer than any id: no such campaign. */
-            tly_api_job_fail(job, 404, "not_found", "id", "no such campaign");
-            tly_api_job_answer(job);
-            return NULL;
-        }
     }
     size_t qn;
     const char *q = tly_http_query(req, &qn);
@@ -544,16 +537,9 @@ static void get_leaderboard(struct tly_http_req *req, void *arg)
         return;
     }
     r->limit = LEADERBOARD_DEFAULT;
-    char v[16];
-    int got = tly_query_get(q, qn, "limit", v, sizeof v);
-    if (got != 0) {
-        char *end;
-        long n = got == 1 ? strtol(v, &end, 10) : 0;
-        if (got != 1 || *end != '\0' || n < 1 || n > LEADERBOARD_MAX) {
-            fail_now(job, "limit", "limit: a number from 1 to 1000");
-            return;
-        }
-        r->limit = (int)n;
+    if (tly_api_query_int(req, "limit", 1, LEADERBOARD_MAX, &r->limit) < 0) {
+        fail_now(job, "limit", "limit: a number from 1 to 1000");
+        return;
     }
     tly_api_job_submit(job);
 }

@@ -31,6 +31,7 @@
  * several requests (cut at line ends).
  */
 #include "api/api.h"
+#include "api/definitions.h"
 #include "core/json.h"
 #include "core/timeparse.h"
 #include "core/utf8.h"
@@ -48,35 +49,15 @@
 #define LIST_MAX     10000 /* user ids in one JSON list */
 #define CSV_CHUNK    5000  /* ids per transaction of a CSV upload */
 
+/* A definition over its size limit is 413. */
+static const struct tly_api_def_kind SEGMENT = {"segment", "segments", 413};
+
 struct seg_req {
-    char id[TLY_CAMPAIGN_ID_MAX + 1];
-    char cursor[TLY_USER_ID_BUF];
-    int limit, count;
+    struct tly_api_def d;         /* id, body, count: first (api/definitions.h) */
+    char cursor[TLY_USER_ID_BUF]; /* members: the page's; original API: the campaign id */
+    int limit;
     int csv;
-    char *body;
-    size_t len;
 };
-
-static void free_req(void *data)
-{
-    struct seg_req *r = data;
-    if (r != NULL)
-        free(r->body);
-    free(r);
-}
-
-static int store_fail(struct tly_api_job *job, int rc)
-{
-    struct seg_req *r = job->data;
-    switch (rc) {
-    case TLY_ENOENT:
-        return tly_api_job_fail(job, 404, "not_found", "id", "no segment with id \"%s\"", r->id);
-    case TLY_ENOMEM:
-        return tly_api_job_fail(job, 500, "internal", NULL, "out of memory");
-    default:
-        return tly_api_job_fail(job, 503, "unavailable", NULL, "state store error");
-    }
-}
 
 static int render(struct tly_buf *b, const struct tly_segment_row *row)
 {
@@ -95,36 +76,33 @@ static int render(struct tly_buf *b, const struct tly_segment_row *row)
 static int on_row(void *arg, const struct tly_segment_row *row)
 {
     struct tly_api_job *job = arg;
-    struct seg_req *r = job->data;
-    if (r->count++ > 0 && tly_buf_puts(&job->out, ",") != 0)
+    if (tly_api_def_row_sep(job) != 0)
         return TLY_ENOMEM;
     return render(&job->out, row);
 }
 
-static void answer_segment(struct tly_api_job *job, sqlite3 *db)
+/* The stored segment the request's id names, into job->out. */
+static int read_one(struct tly_api_job *job, sqlite3 *db)
 {
     struct seg_req *r = job->data;
-    tly_buf_reset(&job->out);
-    r->count = 0;
-    int rc = tly_segment_get(db, job->tenant, r->id, on_row, job);
-    if (rc != 0)
-        store_fail(job, rc);
+    return tly_segment_get(db, job->tenant, r->d.id, on_row, job);
 }
 
-/* Parses the body as a definition whose id is r->id when r->id is set. */
+static int read_all(struct tly_api_job *job, sqlite3 *db)
+{
+    return tly_segments_list(db, job->tenant, on_row, job);
+}
+
+/* Parses the body as a definition whose id is r->d.id when r->d.id is set. */
 static int parse(struct tly_api_job *job, struct tly_segment **out, struct tly_buf *canon)
 {
     struct seg_req *r = job->data;
     struct tly_error err = {{0}};
-    int rc = tly_segment_parse(r->body, r->len, out, &err);
-    if (rc == TLY_ENOMEM)
-        return tly_api_job_fail(job, 503, "unavailable", NULL, "out of memory");
-    if (rc != 0)
-        return tly_api_job_fail(job, rc == TLY_ETOOBIG ? 413 : 400, "invalid_request", err.field,
-                                "%s", err.msg);
-    if (r->id[0] != '\0' && strcmp((*out)->id, r->id) != 0)
+    if (tly_api_def_parsed(job, tly_segment_parse(r->d.body, r->d.len, out, &err), &err) != 0)
+        return -1;
+    if (r->d.id[0] != '\0' && strcmp((*out)->id, r->d.id) != 0)
         return tly_api_job_fail(job, 400, "invalid_request", "id",
-                                "id: must be the segment id of the path (\"%s\")", r->id);
+                                "id: must be the segment id of the path (\"%s\")", r->d.id);
     tly_buf_init(canon, 0);
     if (tly_segment_to_json(*out, canon) != 0 || tly_buf_append(canon, "", 1) != 0)
         return tly_api_job_fail(job, 500, "internal", NULL, "out of memory");
@@ -138,20 +116,11 @@ static const char *kind_name(const struct tly_segment *s)
 
 static void run_create(struct tly_api_job *job, sqlite3 *db)
 {
-    struct seg_req *r = job->data;
     struct tly_segment *s = NULL;
     struct tly_buf canon = {0};
     if (parse(job, &s, &canon) == 0) {
-        snprintf(r->id, sizeof r->id, "%s", s->id);
         int rc = tly_segment_create(db, job->tenant, s->id, kind_name(s), canon.data, tly_now_ms());
-        if (rc == TLY_EEXIST)
-            tly_api_job_fail(job, 409, "conflict", "id", "a segment with id \"%s\" exists", s->id);
-        else if (rc != 0)
-            store_fail(job, rc);
-        else
-            answer_segment(job, db);
-        if (job->status < 400)
-            job->status = 201;
+        tly_api_def_created(job, db, s->id, rc, read_one);
     }
     tly_buf_free(&canon);
     tly_segment_free(s);
@@ -159,18 +128,12 @@ static void run_create(struct tly_api_job *job, sqlite3 *db)
 
 static void run_list(struct tly_api_job *job, sqlite3 *db)
 {
-    int rc = tly_buf_puts(&job->out, "{\"segments\":[");
-    if (rc == 0)
-        rc = tly_segments_list(db, job->tenant, on_row, job);
-    if (rc == 0)
-        rc = tly_buf_puts(&job->out, "]}");
-    if (rc != 0)
-        store_fail(job, rc);
+    tly_api_def_list(job, db, read_all);
 }
 
 static void run_get(struct tly_api_job *job, sqlite3 *db)
 {
-    answer_segment(job, db);
+    tly_api_def_answer(job, db, read_one);
 }
 
 static int copy_definition(void *arg, const struct tly_segment_row *row)
@@ -189,25 +152,22 @@ static void run_replace(struct tly_api_job *job, sqlite3 *db)
     struct tly_error err = {{0}};
     if (parse(job, &next, &canon) != 0)
         goto done;
-    int rc = tly_segment_get(db, job->tenant, r->id, copy_definition, &stored);
+    int rc = tly_segment_get(db, job->tenant, r->d.id, copy_definition, &stored);
     if (rc != 0) {
-        store_fail(job, rc);
+        tly_api_def_store_fail(job, rc);
         goto done;
     }
     if (tly_segment_parse(stored, strlen(stored), &cur, &err) != 0) {
-        tly_api_job_fail(job, 500, "internal", NULL, "stored definition is unreadable");
+        tly_api_def_store_fail(job, TLY_ECORRUPT);
         goto done;
     }
     if (cur->kind != next->kind) {
         tly_api_job_fail(job, 409, "conflict", "type", "type: a segment's type may not change");
         goto done;
     }
-    rc = tly_segment_replace(db, job->tenant, r->id, kind_name(next), canon.data,
+    rc = tly_segment_replace(db, job->tenant, r->d.id, kind_name(next), canon.data,
                              !tly_segment_same_rules(cur, next), tly_now_ms());
-    if (rc != 0)
-        store_fail(job, rc);
-    else
-        answer_segment(job, db);
+    tly_api_def_replaced(job, db, rc, read_one);
 done:
     free(stored);
     tly_buf_free(&canon);
@@ -218,11 +178,7 @@ done:
 static void run_delete(struct tly_api_job *job, sqlite3 *db)
 {
     struct seg_req *r = job->data;
-    int rc = tly_segment_delete(db, job->tenant, r->id);
-    if (rc != 0)
-        store_fail(job, rc);
-    else
-        job->status = 204;
+    tly_api_def_deleted(job, tly_segment_delete(db, job->tenant, r->d.id));
 }
 
 static int on_member(void *arg, const char *user, int64_t entered_at)
@@ -230,7 +186,7 @@ static int on_member(void *arg, const char *user, int64_t entered_at)
     struct tly_api_job *job = arg;
     struct seg_req *r = job->data;
     struct tly_buf *b = &job->out;
-    int rc = tly_buf_puts(b, r->count++ ? ",{\"user_id\":" : "{\"user_id\":");
+    int rc = tly_buf_puts(b, r->d.count++ ? ",{\"user_id\":" : "{\"user_id\":");
     rc |= tly_buf_json_str(b, user, strlen(user));
     rc |= tly_buf_puts(b, ",\"entered_at\":");
     rc |= tly_api_json_time(b, entered_at);
@@ -243,39 +199,40 @@ static void run_members(struct tly_api_job *job, sqlite3 *db)
 {
     struct seg_req *r = job->data;
     char kind[8];
-    int rc = tly_segment_kind(db, job->tenant, r->id, kind);
+    int rc = tly_segment_kind(db, job->tenant, r->d.id, kind);
     if (rc != 0) {
-        store_fail(job, rc);
+        tly_api_def_store_fail(job, rc);
         return;
     }
     rc = tly_buf_puts(&job->out, "{\"users\":[");
     if (rc == 0)
-        rc = tly_segment_members_page(db, job->tenant, r->id, r->cursor, r->limit, on_member, job);
+        rc =
+            tly_segment_members_page(db, job->tenant, r->d.id, r->cursor, r->limit, on_member, job);
     if (rc == 0) {
         rc = tly_buf_puts(&job->out, "],\"next_cursor\":");
-        if (r->count == r->limit)
+        if (r->d.count == r->limit)
             rc |= tly_buf_json_str(&job->out, r->cursor, strlen(r->cursor));
         else
             rc |= tly_buf_puts(&job->out, "null");
         rc |= tly_buf_puts(&job->out, "}");
     }
     if (rc != 0)
-        store_fail(job, rc);
+        tly_api_def_store_fail(job, rc);
 }
 
-/* The static segment r->id exists? 0, or -1 with the job failed. */
+/* The static segment r->d.id exists? 0, or -1 with the job failed. */
 static int need_static(struct tly_api_job *job, sqlite3 *db)
 {
     struct seg_req *r = job->data;
     char kind[8];
-    int rc = tly_segment_kind(db, job->tenant, r->id, kind);
+    int rc = tly_segment_kind(db, job->tenant, r->d.id, kind);
     if (rc != 0)
-        return store_fail(job, rc);
+        return tly_api_def_store_fail(job, rc);
     if (strcmp(kind, "static") != 0)
         return tly_api_job_fail(job, 409, "conflict", "id",
                                 "segment \"%s\" is an event segment: its members follow its "
                                 "conditions",
-                                r->id);
+                                r->d.id);
     return 0;
 }
 
@@ -285,7 +242,7 @@ static const char **json_ids(struct tly_api_job *job, cJSON **root, size_t *n)
 {
     struct seg_req *r = job->data;
     struct tly_error err = {{0}};
-    *root = tly_json_parse(r->body, r->len, &err);
+    *root = tly_json_parse(r->d.body, r->d.len, &err);
     const cJSON *ids = *root ? cJSON_GetObjectItemCaseSensitive(*root, "user_ids") : NULL;
     if (*root == NULL) {
         tly_api_job_fail(job, 400, "invalid_request", "", "%s", err.msg);
@@ -330,7 +287,7 @@ static int count_answer(struct tly_api_job *job, sqlite3 *db, const char *what, 
                            "segment_id = ?2",
                            -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, job->tenant);
-        sqlite3_bind_text(st, 2, r->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, r->d.id, -1, SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_ROW)
             total = sqlite3_column_int64(st, 0);
     }
@@ -359,13 +316,13 @@ static void add_csv(struct tly_api_job *job, sqlite3 *db)
     int rc, store = 0;
     int64_t now = tly_now_ms();
     do {
-        rc = tly_segment_csv_next(r->body, r->len, &pos, &line, ids[n], TLY_USER_ID_BUF, &err);
+        rc = tly_segment_csv_next(r->d.body, r->d.len, &pos, &line, ids[n], TLY_USER_ID_BUF, &err);
         if (rc == 1) {
             ptrs[n] = ids[n];
             n++;
         }
         if ((rc != 1 && n > 0) || n == CSV_CHUNK) {
-            store = tly_segment_members_add(db, job->tenant, r->id, ptrs, n, now, 0, &got);
+            store = tly_segment_members_add(db, job->tenant, r->d.id, ptrs, n, now, 0, &got);
             added += got;
             n = 0;
         }
@@ -373,12 +330,12 @@ static void add_csv(struct tly_api_job *job, sqlite3 *db)
     free(ids);
     free(ptrs);
     if (store != 0)
-        store_fail(job, store);
+        tly_api_def_store_fail(job, store);
     else if (rc < 0)
         tly_api_job_fail(job, 400, "invalid_request", "csv", "%s (%lld added before it)", err.msg,
                          (long long)added);
     else if (count_answer(job, db, "added", added) != 0)
-        store_fail(job, TLY_ENOMEM);
+        tly_api_def_store_fail(job, TLY_ENOMEM);
 }
 
 static void run_add(struct tly_api_job *job, sqlite3 *db)
@@ -395,11 +352,12 @@ static void run_add(struct tly_api_job *job, sqlite3 *db)
     const char **ids = json_ids(job, &root, &n);
     int64_t added;
     int rc =
-        ids ? tly_segment_members_add(db, job->tenant, r->id, ids, n, tly_now_ms(), 0, &added) : 0;
+        ids ? tly_segment_members_add(db, job->tenant, r->d.id, ids, n, tly_now_ms(), 0, &added)
+            : 0;
     if (ids != NULL && rc != 0)
-        store_fail(job, rc);
+        tly_api_def_store_fail(job, rc);
     else if (ids != NULL && count_answer(job, db, "added", added) != 0)
-        store_fail(job, TLY_ENOMEM);
+        tly_api_def_store_fail(job, TLY_ENOMEM);
     free(ids);
     cJSON_Delete(root);
 }
@@ -413,11 +371,11 @@ static void run_remove(struct tly_api_job *job, sqlite3 *db)
     size_t n = 0;
     const char **ids = json_ids(job, &root, &n);
     int64_t removed;
-    int rc = ids ? tly_segment_members_remove(db, job->tenant, r->id, ids, n, &removed) : 0;
+    int rc = ids ? tly_segment_members_remove(db, job->tenant, r->d.id, ids, n, &removed) : 0;
     if (ids != NULL && rc != 0)
-        store_fail(job, rc);
+        tly_api_def_store_fail(job, rc);
     else if (ids != NULL && count_answer(job, db, "removed", removed) != 0)
-        store_fail(job, TLY_ENOMEM);
+        tly_api_def_store_fail(job, TLY_ENOMEM);
     free(ids);
     cJSON_Delete(root);
 }
@@ -429,21 +387,21 @@ static int campaign_segment(void *arg, const struct tly_campaign_row *row)
     struct seg_req *r = arg;
     cJSON *def = cJSON_ParseWithLength(row->definition, row->len);
     const cJSON *s = cJSON_GetObjectItemCaseSensitive(def, "segment");
-    r->id[0] = '\0';
+    r->d.id[0] = '\0';
     if (cJSON_IsString(s))
-        snprintf(r->id, sizeof r->id, "%s", s->valuestring);
+        snprintf(r->d.id, sizeof r->d.id, "%s", s->valuestring);
     cJSON_Delete(def);
     return 0;
 }
 
-/* r->cursor holds the campaign id, r->body the request body. Finds the
+/* r->cursor holds the campaign id, r->d.body the request body. Finds the
  * campaign's static segment (creating it when the campaign names one that
- * does not exist) into r->id and the userId into *user. */
+ * does not exist) into r->d.id and the userId into *user. */
 static int original_target(struct tly_api_job *job, sqlite3 *db, char *user, size_t usz)
 {
     struct seg_req *r = job->data;
     struct tly_error err = {{0}};
-    cJSON *root = tly_json_parse(r->body, r->len, &err);
+    cJSON *root = tly_json_parse(r->d.body, r->d.len, &err);
     const cJSON *u = root ? cJSON_GetObjectItemCaseSensitive(root, "userId") : NULL;
     int ok = cJSON_IsString(u) && u->valuestring[0] != '\0' && strlen(u->valuestring) < usz &&
              tly_utf8_valid(u->valuestring, strlen(u->valuestring));
@@ -459,21 +417,21 @@ static int original_target(struct tly_api_job *job, sqlite3 *db, char *user, siz
         return tly_api_job_fail(job, 404, "not_found", "campaignId", "no campaign with id \"%s\"",
                                 r->cursor);
     if (rc != 0)
-        return store_fail(job, rc);
-    if (r->id[0] == '\0')
+        return tly_api_def_store_fail(job, rc);
+    if (r->d.id[0] == '\0')
         return tly_api_job_fail(job, 409, "conflict", "campaignId",
                                 "campaign \"%s\" has no segment: set its \"segment\" to the id "
                                 "of a static segment first",
                                 r->cursor);
-    struct tly_segment s = {.id = r->id, .name = r->id, .kind = TLY_SEGMENT_STATIC};
+    struct tly_segment s = {.id = r->d.id, .name = r->d.id, .kind = TLY_SEGMENT_STATIC};
     struct tly_buf canon;
     tly_buf_init(&canon, 0);
     rc = tly_segment_to_json(&s, &canon) || tly_buf_append(&canon, "", 1) ? TLY_ENOMEM : 0;
     if (rc == 0)
-        rc = tly_segment_create(db, job->tenant, r->id, "static", canon.data, tly_now_ms());
+        rc = tly_segment_create(db, job->tenant, r->d.id, "static", canon.data, tly_now_ms());
     tly_buf_free(&canon);
     if (rc != 0 && rc != TLY_EEXIST)
-        return store_fail(job, rc);
+        return tly_api_def_store_fail(job, rc);
     return need_static(job, db);
 }
 
@@ -485,16 +443,17 @@ static void run_original(struct tly_api_job *job, sqlite3 *db, int op)
         return;
     const char *ids[] = {user};
     int64_t n = 0;
-    int rc = op == 0 ? tly_segment_members_add(db, job->tenant, r->id, ids, 1, tly_now_ms(), 0, &n)
-             : op == 2 ? tly_segment_members_remove(db, job->tenant, r->id, ids, 1, &n)
-                       : tly_segment_member(db, job->tenant, r->id, user, NULL);
+    int rc = op == 0
+                 ? tly_segment_members_add(db, job->tenant, r->d.id, ids, 1, tly_now_ms(), 0, &n)
+             : op == 2 ? tly_segment_members_remove(db, job->tenant, r->d.id, ids, 1, &n)
+                       : tly_segment_member(db, job->tenant, r->d.id, user, NULL);
     if (op == 1 && (rc == 0 || rc == TLY_ENOENT)) {
         tly_buf_printf(&job->out, "{\"success\":true,\"data\":{\"isPresent\":%s}}",
                        rc == 0 ? "true" : "false");
         return;
     }
     if (rc != 0)
-        store_fail(job, rc);
+        tly_api_def_store_fail(job, rc);
     else
         tly_buf_puts(&job->out, "{\"success\":true}");
 }
@@ -525,57 +484,31 @@ static void start(struct tly_http_req *req, void *api, void (*run)(struct tly_ap
         how & WRITE_KEY ? tly_api_job_new_write(api, req, run) : tly_api_job_new(api, req, run);
     if (job == NULL)
         return;
-    struct seg_req *r = calloc(1, sizeof *r);
-    job->data = r;
-    job->free_data = free_req;
-    if (r == NULL) {
-        tly_api_job_fail(job, 503, "unavailable", NULL, "out of memory");
+    if (tly_api_def_init(job, &SEGMENT, sizeof(struct seg_req), how & ID ? 0 : -1, -1,
+                         how & BODY) != 0)
         goto fail;
-    }
-    size_t n;
-    if (how & WRITE_KEY) { /* the campaign id, kept in cursor */
-        const char *raw = tly_http_param(req, 0, &n);
-        if (tly_url_decode(raw, n, r->cursor, TLY_CAMPAIGN_ID_MAX + 1) != 0) {
-            tly_api_job_fail(job, 404, "not_found", "campaignId", "no campaign with this id");
-            goto fail;
-        }
-    } else if (how & ID) {
-        const char *raw = tly_http_param(req, 0, &n);
-        if (tly_url_decode(raw, n, r->id, sizeof r->id) != 0) {
-            tly_api_job_fail(job, 404, "not_found", "id", "no segment with this id");
-            goto fail;
-        }
-    }
+    struct seg_req *r = job->data;
+    if ((how & WRITE_KEY) && /* the campaign id, kept in cursor */
+        tly_api_id_param(job, 0, r->cursor, TLY_CAMPAIGN_ID_MAX + 1, "campaignId",
+                         "no campaign with this id") != 0)
+        goto fail;
     if (how & PAGE) {
-        size_t qn;
-        const char *q = tly_http_query(req, &qn);
-        char v[16];
         r->limit = PAGE_DEFAULT;
-        int got = tly_query_get(q, qn, "limit", v, sizeof v);
-        char *end;
-        long l = got == 1 ? strtol(v, &end, 10) : 0;
-        if (got != 0 && (got != 1 || *end != '\0' || l < 1 || l > PAGE_MAX)) {
+        if (tly_api_query_int(req, "limit", 1, PAGE_MAX, &r->limit) < 0) {
             tly_api_job_fail(job, 400, "invalid_request", "limit", "limit: 1 to %d", PAGE_MAX);
             goto fail;
         }
-        if (got == 1)
-            r->limit = (int)l;
+        size_t qn;
+        const char *q = tly_http_query(req, &qn);
         if (tly_query_get(q, qn, "cursor", r->cursor, sizeof r->cursor) < 0) {
             tly_api_job_fail(job, 400, "invalid_request", "cursor", "cursor: malformed");
             goto fail;
         }
     }
     if (how & BODY) {
-        const char *b = tly_http_body(req, &r->len);
         size_t cn;
         const char *ct = tly_http_header(req, "content-type", &cn);
         r->csv = ct != NULL && cn >= 8 && strncasecmp(ct, "text/csv", 8) == 0;
-        if ((r->body = malloc(r->len + 1)) == NULL) {
-            tly_api_job_fail(job, 503, "unavailable", NULL, "out of memory");
-            goto fail;
-        }
-        memcpy(r->body, b, r->len);
-        r->body[r->len] = '\0';
     }
     tly_api_job_submit(job);
     return;

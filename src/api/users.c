@@ -306,20 +306,11 @@ static void get_events(struct tly_http_req *req, void *arg)
     if (u == NULL)
         return;
     u->limit = EVENTS_DEFAULT;
-    size_t qn;
-    const char *q = tly_http_query(req, &qn);
-    char v[16];
-    int got = tly_query_get(q, qn, "limit", v, sizeof v);
-    if (got != 0) {
-        char *end;
-        long n = got == 1 ? strtol(v, &end, 10) : 0;
-        if (got != 1 || *end != '\0' || n < 1 || n > EVENTS_MAX) {
-            tly_api_job_fail(job, 400, "invalid_request", "limit", "limit: a number from 1 to %d",
-                             EVENTS_MAX);
-            tly_api_job_answer(job);
-            return;
-        }
-        u->limit = (int)n;
+    if (tly_api_query_int(req, "limit", 1, EVENTS_MAX, &u->limit) < 0) {
+        tly_api_job_fail(job, 400, "invalid_request", "limit", "limit: a number from 1 to %d",
+                         EVENTS_MAX);
+        tly_api_job_answer(job);
+        return;
     }
     tly_api_job_submit(job);
 }
