@@ -43,7 +43,7 @@
 /* A campaign request is the shared definition request: the id from the
  * path ("" for POST), the user id (accept), a copy of the body (POST,
  * PUT). A definition over its size limit is 400. */
-static const struct tly_api_def_kind CAMPAIGN = {"campaign", "campaigns", 400};
+static const struct tly_api_def_kind CAMPAIGN = {"campaign", "campaigns"};
 
 /* The stored definition's `webhook` block with "secret_set" in place of
  * the secrets: the whole definition printed again into *out (caller

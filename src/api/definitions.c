@@ -59,13 +59,13 @@ int tly_api_def_store_fail(struct tly_api_job *job, int rc)
 
 int tly_api_def_parsed(struct tly_api_job *job, int rc, const struct tly_error *err)
 {
-    struct tly_api_def *d = job->data;
     if (rc == 0)
         return 0;
     if (rc == TLY_ENOMEM)
         return tly_api_job_fail(job, 503, "unavailable", NULL, "out of memory");
-    return tly_api_job_fail(job, rc == TLY_ETOOBIG ? d->kind->too_big : 400, "invalid_request",
-                            err->field, "%s", err->msg);
+    /* Over the definition's size limit: 413, as for any body too large. */
+    return tly_api_job_fail(job, rc == TLY_ETOOBIG ? 413 : 400, "invalid_request", err->field, "%s",
+                            err->msg);
 }
 
 int tly_api_def_put_text(struct tly_api_job *job, char **text)

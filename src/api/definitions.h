@@ -23,7 +23,6 @@
 struct tly_api_def_kind {
     const char *name;   /* "campaign": names one in messages */
     const char *plural; /* "campaigns": the member of a list answer */
-    int too_big;        /* status of a definition over its size limit */
 };
 
 /* The first member of a definition resource's request state. */

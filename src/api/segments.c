@@ -50,7 +50,7 @@
 #define CSV_CHUNK    5000  /* ids per transaction of a CSV upload */
 
 /* A definition over its size limit is 413. */
-static const struct tly_api_def_kind SEGMENT = {"segment", "segments", 413};
+static const struct tly_api_def_kind SEGMENT = {"segment", "segments"};
 
 struct seg_req {
     struct tly_api_def d;         /* id, body, count: first (api/definitions.h) */
@@ -98,11 +98,15 @@ static int parse(struct tly_api_job *job, struct tly_segment **out, struct tly_b
 {
     struct seg_req *r = job->data;
     struct tly_error err = {{0}};
-    if (tly_api_def_parsed(job, tly_segment_parse(r->d.body, r->d.len, out, &err), &err) != 0)
+    char *text = r->d.body; /* PUT: with the path's id (tly_api_def_put_text) */
+    if (r->d.id[0] != '\0' && tly_api_def_put_text(job, &text) != 0)
         return -1;
-    if (r->d.id[0] != '\0' && strcmp((*out)->id, r->d.id) != 0)
-        return tly_api_job_fail(job, 400, "invalid_request", "id",
-                                "id: must be the segment id of the path (\"%s\")", r->d.id);
+    size_t len = text == r->d.body ? r->d.len : strlen(text);
+    int rc = tly_api_def_parsed(job, tly_segment_parse(text, len, out, &err), &err);
+    if (text != r->d.body)
+        cJSON_free(text);
+    if (rc != 0)
+        return -1;
     tly_buf_init(canon, 0);
     if (tly_segment_to_json(*out, canon) != 0 || tly_buf_append(canon, "", 1) != 0)
         return tly_api_job_fail(job, 500, "internal", NULL, "out of memory");

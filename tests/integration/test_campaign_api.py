@@ -147,6 +147,10 @@ def test_invalid_definitions_name_the_field(data):
     for raw in ("", "not json", "[1, 2]", '"orders-week"'):
         status, e = call(d, "POST", "/v1/campaigns", key, raw)
         assert_error(status, e, 400, "invalid_request")
+    # Over the definition's 64 KB (but under the server's body limit): 413.
+    status, e = call(d, "POST", "/v1/campaigns", key, definition(name="x" * 70000))
+    assert_error(status, e, 413, "invalid_request")
+    assert "at most" in e["message"], e
     # Nothing of it was stored.
     assert call(d, "GET", "/v1/campaigns", key) == (200, {"campaigns": []})
 

@@ -75,6 +75,11 @@ def test_static_segment_api_and_isolation(data):
     assert call(d, "POST", "/v1/segments/vip/users", b["admin_key"], {"user_ids": ["x"]})[0] == 404
     status, s = call(d, "PUT", "/v1/segments/vip", key, {"id": "vip", "name": "V", "type": "static"})
     assert status == 200 and s["name"] == "V" and s["members"] == 2, s
+    # The body's id may be left out (the path's is used), but not differ.
+    status, s = call(d, "PUT", "/v1/segments/vip", key, {"name": "W", "type": "static"})
+    assert status == 200 and s["id"] == "vip" and s["name"] == "W", s
+    status, e = call(d, "PUT", "/v1/segments/vip", key, {"id": "vap", "type": "static"})
+    assert status == 400 and e["field"] == "id", e
     status, e = call(d, "PUT", "/v1/segments/vip", key, {"id": "vip", "type": "event", "conditions": [
         {"path": "plan", "op": "eq", "value": "gold"}]})
     assert status == 409 and e["field"] == "type", e
