@@ -5,6 +5,16 @@
  * conditions are indexed in `refs`, sorted by (tenant, event name), so an
  * event finds the conditions naming it by binary search and touches no
  * other segment. Statements are prepared once on the pipeline connection.
+ *
+ * Membership of event segments is cached: (segment, user) → entered_at or
+ * "not a member", and the recheck_at last written for the pair, so judging
+ * a user again asks the store only for the counted events. The cache is
+ * written through (every change goes to the store in the open transaction
+ * as before), so it always equals the store as this connection sees it,
+ * except after a ROLLBACK: a rollback hook on the connection marks it stale
+ * and it is emptied before its next use. It is emptied too on reload
+ * (definitions or members may have changed elsewhere) and when it holds
+ * MEM_MAX pairs. Static segments are not cached.
  */
 #include "engine/segment_eval.h"
 #include "core/timeparse.h"
@@ -12,12 +22,14 @@
 #include "store/segments.h"
 
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 enum {
     S_INSERT_EVENT,
     S_MEASURE,
+    S_COUNT_EVENTS,
     S_MEMBER,
     S_ENTER,
     S_EXIT,
@@ -34,6 +46,8 @@ static const char *const sql[S_COUNT] = {
                        "value) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [S_MEASURE] = "SELECT count(*), total(value), min(ts) FROM segment_events WHERE tenant_id = "
                   "?1 AND segment_id = ?2 AND user_id = ?3 AND cond = ?4 AND ts >= ?5",
+    [S_COUNT_EVENTS] = "SELECT count(*), 0, min(ts) FROM segment_events WHERE tenant_id = ?1 AND "
+                       "segment_id = ?2 AND user_id = ?3 AND cond = ?4 AND ts >= ?5",
     [S_MEMBER] = "SELECT entered_at FROM segment_members WHERE tenant_id = ?1 AND segment_id = "
                  "?2 AND user_id = ?3",
     [S_ENTER] = "INSERT OR IGNORE INTO segment_members (tenant_id, segment_id, user_id, "
@@ -68,6 +82,28 @@ struct ref {
     int cond;
 };
 
+#define MEM_MAX         (1u << 20) /* cached (segment, user) pairs */
+#define MEM_MIN_SLOTS   1024
+#define RECHECK_UNKNOWN INT64_MIN /* not yet written by this connection */
+#define RECHECK_NONE    INT64_MAX /* recheck_at NULL */
+
+/* A cached pair (owned by the cache; `g` borrowed from the loaded segments,
+ * which outlive it: reloading empties the cache). */
+struct mem {
+    const struct seg *g;
+    uint64_t hash;
+    int member;
+    int64_t entered_at; /* when a member */
+    int64_t recheck;    /* RECHECK_UNKNOWN, RECHECK_NONE or the time */
+    char user[];
+};
+
+struct mem_cache {
+    struct mem **slots; /* open addressing, linear probing, no removal */
+    size_t mask, count;
+    int stale; /* set by the rollback hook */
+};
+
 struct tly_segments {
     sqlite3 *db;
     const struct tly_logger *lg;
@@ -80,8 +116,111 @@ struct tly_segments {
     struct seg **touched; /* of the event being applied */
     size_t ntouched, ctouched;
     struct tly_buf buf;
+    struct mem_cache mem;
     struct tly_segments_stats stats;
 };
+
+static void mem_empty(struct mem_cache *c)
+{
+    if (c->slots != NULL)
+        for (size_t i = 0; i <= c->mask; i++) {
+            free(c->slots[i]);
+            c->slots[i] = NULL;
+        }
+    c->count = 0;
+    c->stale = 0;
+}
+
+static void mem_free(struct mem_cache *c)
+{
+    mem_empty(c);
+    free(c->slots);
+    c->slots = NULL;
+    c->mask = 0;
+}
+
+static uint64_t mem_hash(const struct seg *g, const char *user)
+{
+    uint64_t h = 0xcbf29ce484222325ull ^ ((uint64_t)g->uid * 0x9e3779b97f4a7c15ull);
+    for (const unsigned char *p = (const unsigned char *)user; *p; p++)
+        h = (h ^ *p) * 0x100000001b3ull;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    return h ^ (h >> 33);
+}
+
+static int mem_grow(struct mem_cache *c)
+{
+    size_t n = c->slots == NULL ? MEM_MIN_SLOTS : (c->mask + 1) * 2;
+    struct mem **slots = calloc(n, sizeof *slots);
+    if (slots == NULL)
+        return TLY_ENOMEM;
+    if (c->slots != NULL)
+        for (size_t i = 0; i <= c->mask; i++) {
+            struct mem *m = c->slots[i];
+            if (m == NULL)
+                continue;
+            size_t j = m->hash & (n - 1);
+            while (slots[j] != NULL)
+                j = (j + 1) & (n - 1);
+            slots[j] = m;
+        }
+    free(c->slots);
+    c->slots = slots;
+    c->mask = n - 1;
+    return 0;
+}
+
+static void on_rollback(void *arg)
+{
+    ((struct mem_cache *)arg)->stale = 1;
+}
+
+/* Is `user` a member of event segment `g`? 1 or 0 with *out the cached
+ * pair (valid until the next call), loaded from the store on a miss; or
+ * a store error. */
+static int mem_get(struct tly_segments *s, const struct seg *g, const char *user, struct mem **out)
+{
+    struct mem_cache *c = &s->mem;
+    if (c->stale || c->count >= MEM_MAX)
+        mem_empty(c);
+    if ((c->count + 1) * 2 > (c->slots == NULL ? 0 : c->mask + 1)) {
+        int rc = mem_grow(c);
+        if (rc != 0)
+            return rc;
+    }
+    uint64_t h = mem_hash(g, user);
+    size_t i = h & c->mask;
+    for (struct mem *m; (m = c->slots[i]) != NULL; i = (i + 1) & c->mask)
+        if (m->hash == h && m->g == g && strcmp(m->user, user) == 0) {
+            *out = m;
+            return m->member;
+        }
+    sqlite3_stmt *st = s->st[S_MEMBER];
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, g->tenant);
+    sqlite3_bind_text(st, 2, g->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, user, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    int64_t entered_at = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return TLY_EIO;
+    size_t len = strlen(user);
+    struct mem *m = malloc(sizeof *m + len + 1);
+    if (m == NULL)
+        return TLY_ENOMEM;
+    m->g = g;
+    m->hash = h;
+    m->member = step == SQLITE_ROW;
+    m->entered_at = entered_at;
+    m->recheck = RECHECK_UNKNOWN;
+    memcpy(m->user, user, len + 1);
+    c->slots[i] = m;
+    c->count++;
+    *out = m;
+    return m->member;
+}
 
 static void seg_free(struct seg *g)
 {
@@ -186,6 +325,7 @@ int tly_segments_reload(struct tly_segments *s)
     }
     s->touched = touched;
     s->ctouched = l.n + 1;
+    mem_empty(&s->mem); /* it points at the segments unloaded now */
     unload(s);
     s->segs = l.segs;
     s->nsegs = l.n;
@@ -223,6 +363,7 @@ int tly_segments_open(struct tly_segments **out, sqlite3 *db, const struct tly_l
         tly_segments_close(s);
         return rc;
     }
+    sqlite3_rollback_hook(db, on_rollback, &s->mem);
     *out = s;
     return 0;
 }
@@ -231,6 +372,8 @@ void tly_segments_close(struct tly_segments *s)
 {
     if (s == NULL)
         return;
+    sqlite3_rollback_hook(s->db, NULL, NULL);
+    mem_free(&s->mem);
     unload(s);
     free(s->touched);
     for (int i = 0; i < S_COUNT; i++)
@@ -271,9 +414,25 @@ static int done(sqlite3_stmt *st)
     return rc;
 }
 
+static struct seg *find(struct tly_segments *s, uint32_t tenant, const char *id)
+{
+    for (size_t i = 0; i < s->nsegs; i++) /* few segments per tenant */
+        if (s->segs[i]->tenant == tenant && strcmp(s->segs[i]->id, id) == 0)
+            return s->segs[i];
+    return NULL;
+}
+
 int tly_segments_member(struct tly_segments *s, uint32_t tenant, const char *id, const char *user,
                         int64_t *entered_at)
 {
+    const struct seg *g = find(s, tenant, id);
+    if (g != NULL) { /* an event segment: cached */
+        struct mem *m;
+        int rc = mem_get(s, g, user, &m);
+        if (rc == 1 && entered_at != NULL)
+            *entered_at = m->entered_at;
+        return rc;
+    }
     sqlite3_stmt *st = stmt(s, S_MEMBER, tenant, id, user);
     int step = sqlite3_step(st);
     int rc = step == SQLITE_ROW ? 1 : step == SQLITE_DONE ? 0 : TLY_EIO;
@@ -300,14 +459,17 @@ static cJSON *attributes(struct tly_segments *s, uint32_t tenant, const char *us
     return a;
 }
 
-static int record_change(struct tly_segments *s, const struct seg *g, const char *user, int entered,
+static int record_change(struct tly_segments *s, const struct seg *g, struct mem *m, int entered,
                          int64_t at)
 {
+    const char *user = m->user;
     sqlite3_stmt *st = stmt(s, entered ? S_ENTER : S_EXIT, g->tenant, g->id, user);
     if (entered)
         sqlite3_bind_int64(st, 4, at);
     if (done(st) != 0)
         return TLY_EIO;
+    m->member = entered;
+    m->entered_at = entered ? at : 0;
     st = stmt(s, S_CHANGES, g->tenant, g->id, user);
     if (sqlite3_step(st) != SQLITE_ROW) {
         sqlite3_reset(st);
@@ -365,7 +527,9 @@ static int judge(struct tly_segments *s, const struct seg *g, const char *user, 
             if (attrs == NULL) /* no attributes: the rules of a missing value */
                 holds = tly_where_test(&c->attr, NULL);
         } else {
-            sqlite3_stmt *st = stmt(s, S_MEASURE, g->tenant, g->id, user);
+            /* A count is answered by the index alone. */
+            sqlite3_stmt *st = stmt(s, c->measure == TLY_MEASURE_COUNT ? S_COUNT_EVENTS : S_MEASURE,
+                                    g->tenant, g->id, user);
             sqlite3_bind_int(st, 4, i);
             sqlite3_bind_int64(st, 5, c->within_ms > 0 ? now - c->within_ms + 1 : INT64_MIN);
             if (sqlite3_step(st) != SQLITE_ROW) {
@@ -387,12 +551,12 @@ static int judge(struct tly_segments *s, const struct seg *g, const char *user, 
     }
     s->stats.judged++;
     int in = d->match_any ? met > 0 : all;
-    int64_t since;
-    int was = tly_segments_member(s, g->tenant, g->id, user, &since);
+    struct mem *m;
+    int was = mem_get(s, g, user, &m);
     if (was < 0)
         return was;
     if (in != was) {
-        int rc = record_change(s, g, user, in, at);
+        int rc = record_change(s, g, m, in, at);
         if (rc != 0)
             return rc;
     }
@@ -401,20 +565,17 @@ static int judge(struct tly_segments *s, const struct seg *g, const char *user, 
         has_window |= d->cond[i].within_ms > 0;
     if (!has_window)
         return 0;
+    if (m->recheck == recheck) /* RECHECK_NONE is INT64_MAX */
+        return 0;              /* the store holds it already */
     sqlite3_stmt *st = stmt(s, S_RECHECK, g->tenant, g->id, user);
     if (recheck == INT64_MAX)
         sqlite3_bind_null(st, 4);
     else
         sqlite3_bind_int64(st, 4, recheck);
-    return done(st);
-}
-
-static struct seg *find(struct tly_segments *s, uint32_t tenant, const char *id)
-{
-    for (size_t i = 0; i < s->nsegs; i++) /* few segments per tenant */
-        if (s->segs[i]->tenant == tenant && strcmp(s->segs[i]->id, id) == 0)
-            return s->segs[i];
-    return NULL;
+    int rc = done(st);
+    if (rc == 0)
+        m->recheck = recheck;
+    return rc;
 }
 
 static void touch(struct tly_segments *s, struct seg *g)
