@@ -40,7 +40,10 @@
 
 struct tly_segments;
 
-/* `db` is the pipeline's connection (borrowed). Loads the definitions. */
+/* `db` is the pipeline's connection (borrowed). Loads the definitions.
+ * Takes the connection's rollback hook (sqlite3_rollback_hook: one per
+ * connection) to forget cached membership changed by a rolled-back
+ * transaction; nothing else may set it on `db`. */
 int tly_segments_open(struct tly_segments **out, sqlite3 *db, const struct tly_logger *lg);
 void tly_segments_close(struct tly_segments *s);
 
