@@ -367,6 +367,36 @@ static int window_met(const struct tly_campaign *c, const struct tly_window_stat
     return c->complete_any ? met > 0 : 1;
 }
 
+/* Does the campaign's segment admit `user` for an event received at
+ * `received_at` (a member, and entered by then unless count_before_entry)?
+ * 1, 0, or a store error. */
+static int segment_admits(struct tly_engine *e, const struct eng_campaign *camp, const char *user,
+                          int64_t received_at)
+{
+    const struct tly_campaign *c = camp->def;
+    int64_t since = 0;
+    int rc = e->segments == NULL
+                 ? 0
+                 : tly_segments_member(e->segments, camp->tenant, c->segment, user, &since);
+    if (rc <= 0)
+        return rc;
+    return c->count_before_entry || received_at >= since;
+}
+
+/* A completion in window `w` of the entry: counted, the values reset
+ * (window "campaign") or the window closed, and its reward issued. */
+static int complete(struct tly_engine *e, struct eng_entry *en, struct tly_window_state *w,
+                    const struct tly_event *ev)
+{
+    struct tly_progress *p = &en->prog;
+    p->completions++;
+    if (en->camp->def->window == TLY_WINDOW_CAMPAIGN)
+        tly_progress_reset_values(p);
+    else
+        w->completed = 1;
+    return eng_reward_issue(e, en, ev, p->completions);
+}
+
 /* Applies the event to one campaign whose activities in `mask` match. */
 static int apply(struct tly_engine *e, struct eng_campaign *camp, uint32_t mask,
                  const struct tly_event *ev, uint64_t user_hash)
@@ -385,13 +415,9 @@ static int apply(struct tly_engine *e, struct eng_campaign *camp, uint32_t mask,
      * with count_before_entry everyone counts but only members complete. */
     int admitted = 1;
     if (c->segment != NULL) {
-        int64_t since = 0;
-        admitted = e->segments == NULL ? 0
-                                       : tly_segments_member(e->segments, camp->tenant, c->segment,
-                                                             ev->user_id, &since);
+        admitted = segment_admits(e, camp, ev->user_id, ev->received_at);
         if (admitted < 0)
             return admitted;
-        admitted = admitted && (c->count_before_entry || ev->received_at >= since);
         if (!admitted && !c->count_before_entry)
             return 0;
     }
@@ -412,12 +438,7 @@ static int apply(struct tly_engine *e, struct eng_campaign *camp, uint32_t mask,
     p->seen = 1;
     if (w->completed || !admitted || !window_met(c, w))
         return 0;
-    p->completions++;
-    if (c->window == TLY_WINDOW_CAMPAIGN)
-        tly_progress_reset_values(p);
-    else
-        w->completed = 1;
-    return eng_reward_issue(e, en, ev, p->completions);
+    return complete(e, en, w, ev);
 }
 
 int tly_engine_event(struct tly_engine *e, const struct tly_event *ev)
@@ -444,6 +465,92 @@ int tly_engine_event(struct tly_engine *e, const struct tly_event *ev)
         if (user_hash == 0)
             user_hash = str_hash(ev->user_id) | 1;
         int rc = apply(e, camp, mask, ev, user_hash);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- identity merge ---- */
+
+/* Adds the values of window `from` into `to` (windows of one campaign). */
+static int window_add(const struct tly_campaign *c, struct tly_window_state *to,
+                      const struct tly_window_state *from)
+{
+    for (int a = 0; a < c->nact; a++) {
+        to->act[a].num += from->act[a].num;
+        for (uint32_t k = 0; k < from->act[a].nset; k++) {
+            int rc = tly_act_set_add(&to->act[a], from->act[a].set[k]);
+            if (rc != 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+/* Merges the progress of ev->previous_id in `camp` into ev->user_id's. */
+static int merge_one(struct tly_engine *e, struct eng_campaign *camp, const struct tly_event *ev,
+                     uint64_t from_hash, uint64_t to_hash)
+{
+    const struct tly_campaign *c = camp->def;
+    struct eng_entry *from, *to;
+    int rc = entry_get(e, camp, eng_key_hash(from_hash, camp->uid), ev->previous_id, &from);
+    if (rc != 0 || from->prog.nwin == 0)
+        return rc;
+    /* Entries are separate allocations: `from` stays valid. */
+    if ((rc = entry_get(e, camp, eng_key_hash(to_hash, camp->uid), ev->user_id, &to)) != 0 ||
+        (rc = eng_cache_touch(&e->cache, from)) != 0 || (rc = eng_cache_touch(&e->cache, to)) != 0)
+        return rc;
+    from->ref = to->ref = 1;
+    struct tly_progress *fp = &from->prog, *tp = &to->prog;
+    for (uint32_t k = 0; k < fp->nwin; k++) {
+        const struct tly_window_state *fw = &fp->win[k];
+        if (fw->completed)
+            continue; /* its values earned the previous user's reward */
+        struct tly_window_state *tw = tly_progress_window(tp, fw->period, 1);
+        if (tw == NULL)
+            return TLY_ENOMEM;
+        if ((rc = window_add(c, tw, fw)) != 0)
+            return rc;
+    }
+    tp->seen |= fp->seen;
+    /* The previous user's windows go; its completions stay (its rewards
+     * keep their numbers, so none is issued again). */
+    uint32_t completions = fp->completions;
+    int seen = fp->seen;
+    tly_progress_free(fp);
+    tly_progress_init(fp, c->nact);
+    fp->completions = completions;
+    fp->seen = seen;
+    /* The completion check, under the rules of an event at the alias. */
+    if (!tly_campaign_in_bounds(c, ev->timestamp))
+        return 0;
+    rc = enrolled(e, to, ev->received_at);
+    if (rc <= 0)
+        return rc;
+    if (c->segment != NULL && (rc = segment_admits(e, camp, ev->user_id, ev->received_at)) <= 0)
+        return rc;
+    for (uint32_t k = 0; k < tp->nwin; k++) {
+        if (c->max_completions > 0 && tp->completions >= c->max_completions)
+            break;
+        struct tly_window_state *w = &tp->win[k];
+        if (!w->completed && window_met(c, w) && (rc = complete(e, to, w, ev)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+int tly_engine_merge(struct tly_engine *e, const struct tly_event *ev)
+{
+    if (ev->kind != TLY_EVENT_ALIAS || ev->previous_id == NULL ||
+        strcmp(ev->previous_id, ev->user_id) == 0)
+        return 0;
+    uint64_t from_hash = str_hash(ev->previous_id) | 1, to_hash = str_hash(ev->user_id) | 1;
+    for (size_t i = 0; i < e->ncamps; i++) {
+        struct eng_campaign *camp = e->camps[i];
+        if (camp->tenant != ev->tenant || !camp->counting)
+            continue;
+        int rc = merge_one(e, camp, ev, from_hash, to_hash);
         if (rc != 0)
             return rc;
     }

@@ -53,6 +53,19 @@ int tly_engine_reload(struct tly_engine *e);
  * 0 or a store error (the transaction must then be rolled back). */
 int tly_engine_event(struct tly_engine *e, const struct tly_event *ev);
 
+/* Identity merge at an alias event (kind TLY_EVENT_ALIAS, previous_id →
+ * user_id; README, "Users"), after its profile effects: for each counting
+ * campaign of the tenant, the previous user's values are added into the
+ * known user's, window by window (count and sum add, distinct and streak
+ * sets unite; a window the previous user completed is left out, its values
+ * having earned that user's reward); the previous user's windows are then
+ * cleared (its completions and rewards stay). Then a completion check runs
+ * for the known user under an event's rules at the alias (bounds,
+ * enrollment, segment, max_completions): each met window completes once,
+ * its reward issued with the alias as the completing event. Other kinds:
+ * nothing. 0 or a store error (roll back). */
+int tly_engine_merge(struct tly_engine *e, const struct tly_event *ev);
+
 /* Writes the changed progress into the open transaction. */
 int tly_engine_flush(struct tly_engine *e);
 /* The transaction committed: changed entries are clean now; the cache is

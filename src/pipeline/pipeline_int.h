@@ -28,6 +28,7 @@ struct settings_slot {
     int loaded;
     struct tly_tenant_settings s;
     unsigned sources_loaded; /* bit per source id: src[id] is current */
+    int links;               /* identity links: 0 not read yet, 1 none, 2 some */
     struct tly_source_config src[TLY_SOURCE_SLOTS];
 };
 

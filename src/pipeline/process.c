@@ -89,8 +89,8 @@ enum { APPLIED = 0, DUPLICATE = 1, FAILED = 2 };
 
 /* Validate, check the user, dedupe, record: APPLIED, DUPLICATE, FAILED
  * (`f` filled), or a store error (< 0). */
-static int apply_event(struct tly_pipeline *p, const struct tly_event *ev, uint64_t offset,
-                       int32_t item, uint64_t id_hash, struct tly_failure *f)
+static int apply_resolved(struct tly_pipeline *p, const struct tly_event *ev, uint64_t offset,
+                          int32_t item, uint64_t id_hash, struct tly_failure *f)
 {
     const struct tly_tenant_settings *s = tly_pipeline_settings(p, ev->tenant);
     if (s == NULL)
@@ -135,7 +135,54 @@ static int apply_event(struct tly_pipeline *p, const struct tly_event *ev, uint6
         rc = tly_segments_event(p->segments, ev, tly_pipeline_now(p));
     if (rc == 0)
         rc = tly_engine_event(p->engine, ev);
+    if (rc == 0 && ev->kind == TLY_EVENT_ALIAS) {
+        struct settings_slot *slot = slot_of(p, ev->tenant);
+        if (slot != NULL)
+            slot->links = 2;
+        rc = tly_engine_merge(p->engine, ev);
+    }
     return rc != 0 ? rc : APPLIED;
+}
+
+/* The user an event of ev->user_id counts for: the known user of its
+ * identity link (*known, owned by the caller), or NULL when it has none.
+ * Alias events keep their ids. 0 or a store error. */
+static int resolve_user(struct tly_pipeline *p, const struct tly_event *ev, char **known)
+{
+    *known = NULL;
+    struct settings_slot *slot = slot_of(p, ev->tenant);
+    if (ev->kind == TLY_EVENT_ALIAS || ev->user_id == NULL || slot == NULL)
+        return slot == NULL ? TLY_ENOMEM : 0;
+    if (slot->links == 0) {
+        int any = tly_state_any_identity_link(p->state, ev->tenant);
+        if (any < 0)
+            return any;
+        slot->links = any ? 2 : 1;
+    }
+    if (slot->links == 1)
+        return 0; /* the tenant has none: no look-up per event */
+    int rc = tly_state_identity_of(p->state, ev->tenant, ev->user_id, known);
+    if (rc == 0 && strcmp(*known, ev->user_id) == 0) {
+        free(*known);
+        *known = NULL;
+    }
+    return rc == TLY_ENOENT ? 0 : rc;
+}
+
+/* An event of a linked (anonymous) id counts for its known user: it is
+ * applied, recorded included, under that user's id. */
+static int apply_event(struct tly_pipeline *p, const struct tly_event *ev, uint64_t offset,
+                       int32_t item, uint64_t id_hash, struct tly_failure *f)
+{
+    char *known;
+    int rc = resolve_user(p, ev, &known);
+    if (rc != 0 || known == NULL)
+        return rc != 0 ? rc : apply_resolved(p, ev, offset, item, id_hash, f);
+    struct tly_event linked = *ev;
+    linked.user_id = known;
+    rc = apply_resolved(p, &linked, offset, item, id_hash, f);
+    free(known);
+    return rc;
 }
 
 static int store_failure(struct tly_pipeline *p, const struct tly_record *rec, uint64_t offset,

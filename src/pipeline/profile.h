@@ -13,6 +13,13 @@
  * nested object replaces the old one). Group traits go under
  * attributes.groups[groupId], merged the same way inside it, so "groups"
  * is reserved for them.
+ *
+ * An alias (previousId → userId) records the identity link and merges the
+ * previous (anonymous) user into the known one (README, "Users"): its
+ * attributes by the same last-write-wins rule on the kept times (a tie
+ * keeps the known user's value), and its static segment memberships (the
+ * known user enters at the alias's receive time). Campaign progress is the
+ * engine's part (tly_engine_merge), called by the pipeline after this.
  */
 #ifndef TLY_PIPELINE_PROFILE_H
 #define TLY_PIPELINE_PROFILE_H
@@ -31,7 +38,7 @@ int tly_profile_merge(cJSON *attrs, cJSON *times, const cJSON *traits, const cha
                       int64_t ts, int *changed);
 
 /* Applies a profile or alias event inside the pipeline's open transaction
- * (a track event: nothing). 0, or a store error. */
+ * (a track event without traits: nothing). 0, or a store error. */
 int tly_profile_apply(struct tly_state *st, const struct tly_event *ev);
 
 #endif

@@ -121,7 +121,7 @@ static const char *const migrations[] = {
      * and per-tenant source secrets. attribute_times maps each top-level
      * attribute to the event time (ms) of the update that set it, so an
      * older update never overwrites a newer one. identity_links records
-     * alias calls; merging the two users' data is not done yet. */
+     * alias calls (the merge of the two users: pipeline/profile.h). */
     "ALTER TABLE users ADD COLUMN attribute_times TEXT NOT NULL DEFAULT '{}';"
     "CREATE TABLE identity_links ("
     "  tenant_id INTEGER NOT NULL,"

@@ -294,3 +294,20 @@ int tly_segment_user_segments(sqlite3 *db, uint32_t tenant, const char *user,
     sqlite3_finalize(st);
     return rc;
 }
+
+int tly_segment_members_merge_static(sqlite3 *db, uint32_t tenant, const char *from, const char *to,
+                                     int64_t now)
+{
+    sqlite3_stmt *st;
+    if (prep(db,
+             "INSERT INTO segment_members (tenant_id, segment_id, user_id, entered_at) "
+             "SELECT m.tenant_id, m.segment_id, ?3, ?4 FROM segment_members m "
+             "JOIN segments s ON s.tenant_id = m.tenant_id AND s.id = m.segment_id "
+             "WHERE m.tenant_id = ?1 AND m.user_id = ?2 AND s.kind = 'static' "
+             "ON CONFLICT DO NOTHING",
+             tenant, from, &st) != 0)
+        return TLY_EIO;
+    sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, now);
+    return run(st);
+}

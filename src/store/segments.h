@@ -71,6 +71,12 @@ int tly_segment_members_page(sqlite3 *db, uint32_t tenant, const char *id, const
                              int limit, int (*fn)(void *arg, const char *user, int64_t entered_at),
                              void *arg);
 
+/* Identity merge: `to` becomes a member (entered_at `now`) of every static
+ * segment `from` is a member of; memberships `to` has already stay as
+ * they are. Inside the caller's transaction. 0 or TLY_EIO. */
+int tly_segment_members_merge_static(sqlite3 *db, uint32_t tenant, const char *from, const char *to,
+                                     int64_t now);
+
 /* The segments `user` is a member of, by segment id. */
 int tly_segment_user_segments(sqlite3 *db, uint32_t tenant, const char *user,
                               int (*fn)(void *arg, const char *id, int64_t entered_at), void *arg);

@@ -48,6 +48,8 @@ enum {
     S_PROFILE_GET,
     S_PROFILE_SET,
     S_LINK_ADD,
+    S_LINK_FIND,
+    S_LINK_ANY,
     S_COUNT
 };
 
@@ -90,6 +92,9 @@ static const char *const sql[S_COUNT] = {
                       "attribute_times = excluded.attribute_times",
     [S_LINK_ADD] = "INSERT INTO identity_links (tenant_id, previous_id, user_id, ts, created_at) "
                    "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+    [S_LINK_FIND] = "SELECT user_id FROM identity_links WHERE tenant_id = ?1 AND previous_id = ?2 "
+                    "ORDER BY ts DESC, created_at DESC, user_id LIMIT 1",
+    [S_LINK_ANY] = "SELECT 1 FROM identity_links WHERE tenant_id = ?1 LIMIT 1",
 };
 
 struct tly_state {
@@ -448,6 +453,36 @@ int tly_state_add_identity_link(struct tly_state *st, uint32_t tenant, const cha
     sqlite3_bind_int64(s, 4, ts);
     sqlite3_bind_int64(s, 5, now);
     return run(st, S_LINK_ADD);
+}
+
+int tly_state_identity_of(struct tly_state *st, uint32_t tenant, const char *previous_id,
+                          char **user_id)
+{
+    *user_id = NULL;
+    sqlite3_stmt *s = st->st[S_LINK_FIND];
+    sqlite3_bind_int64(s, 1, tenant);
+    sqlite3_bind_text(s, 2, previous_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *user_id = column_copy(s, 0);
+        rc = *user_id != NULL ? 0 : TLY_ENOMEM;
+    } else {
+        rc = rc == SQLITE_DONE ? TLY_ENOENT : TLY_EIO;
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc;
+}
+
+int tly_state_any_identity_link(struct tly_state *st, uint32_t tenant)
+{
+    sqlite3_stmt *s = st->st[S_LINK_ANY];
+    sqlite3_bind_int64(s, 1, tenant);
+    int rc = sqlite3_step(s);
+    rc = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : TLY_EIO;
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc;
 }
 
 int tly_state_add_failed(struct tly_state *st, const struct tly_failed_row *r, int64_t now)

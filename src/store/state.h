@@ -83,10 +83,16 @@ int tly_state_set_user_profile(struct tly_state *st, uint32_t tenant, const char
                                const char *attributes, const char *times, int64_t now);
 
 /* Records that `previous_id` is now known as `user_id` (Segment alias), at
- * event time `ts`; a link already recorded is kept as it is. Nothing is
- * merged yet: the link is kept for the identity merging still to come. */
+ * event time `ts`; a link already recorded is kept as it is. The merge of
+ * the two users' data is the pipeline's (pipeline/profile.h). */
 int tly_state_add_identity_link(struct tly_state *st, uint32_t tenant, const char *previous_id,
                                 const char *user_id, int64_t ts, int64_t now);
+/* The user `previous_id` is known as (the link of the latest event time):
+ * 0 with *user_id (owned by the caller), TLY_ENOENT, or a store error. */
+int tly_state_identity_of(struct tly_state *st, uint32_t tenant, const char *previous_id,
+                          char **user_id);
+/* 1 when the tenant has any identity link, 0 when none, or a store error. */
+int tly_state_any_identity_link(struct tly_state *st, uint32_t tenant);
 
 struct tly_failed_row {
     uint32_t tenant;

@@ -54,7 +54,17 @@ here and only here if the project decides otherwise):
  9. A campaign that is not `active` (draft, paused, ended) counts nothing
     and is not listed; an event processed while a campaign is paused is
     lost for it, also after it is active again. A campaign with a
-    `segment` counts nobody and is not listed.
+    `segment` counts only the events of users who are members when the
+    event is processed (the driver keeps every membership change in a
+    request of its own, so an event processed after an entry was also
+    received after it; README "Segments": received_at >= entered_at), and
+    is listed only for members. With `count_before_entry` every user's
+    events count (and are seen) but a completion needs membership at the
+    completing event. Segments modelled: static (members given to
+    add_members()) and event segments whose conditions are all attribute
+    conditions, judged at each profile update (profile()) from the user's
+    attributes merged last write wins by event time (a tie: the later in
+    log order wins). Behaviour conditions are not modelled.
 10. Stats: pristine = users the tenant knows (passed to stats()) that are
     admitted and never had an event seen; in_progress = seen and not
     completed; completed = reached max_completions. For `accept`
@@ -74,7 +84,8 @@ MISSING = object()
 
 DEFAULTS = {"status": "active", "timezone": "UTC", "window": "campaign",
             "complete_when": "all", "max_completions": 1, "enrollment": "auto",
-            "segment": None, "starts_at": None, "ends_at": None, "reward": None}
+            "segment": None, "count_before_entry": False, "starts_at": None, "ends_at": None,
+            "reward": None}
 
 
 # ------------------------------------------------------------------ time ---
@@ -242,6 +253,7 @@ class Campaign:
         self.max_completions = d["max_completions"]
         self.accept = d["enrollment"] == "accept"
         self.segment = d["segment"]
+        self.count_before_entry = bool(d["count_before_entry"])
         self.starts_at = parse_iso(d["starts_at"]) if d["starts_at"] else None
         self.ends_at = parse_iso(d["ends_at"]) if d["ends_at"] else None
         self.reward = d["reward"]
@@ -257,6 +269,7 @@ class Campaign:
             (self.ends_at is None or ts < self.ends_at)
 
     def counts_anybody(self):
+        """Counts every user (stats and leaderboards are compared for these)."""
         return self.status == "active" and self.segment is None
 
 
@@ -295,7 +308,13 @@ class UserState:
 
 
 class Reference:
-    def __init__(self, definitions):
+    def __init__(self, definitions, segments=()):
+        self.segments = {}       # id -> definition (static or attribute conditions only)
+        for sd in segments:
+            assert sd["type"] == "static" or all("path" in x for x in sd["conditions"]), sd
+            self.segments[sd["id"]] = sd
+        self.members = {sid: set() for sid in self.segments}
+        self.attributes = {}     # user -> {key: (value, event time)}
         self.campaigns = {}
         for d in definitions:
             c = Campaign(d)
@@ -318,6 +337,37 @@ class Reference:
     def set_status(self, campaign_id, status):
         self.campaigns[campaign_id].status = status
 
+    def add_members(self, segment_id, users):
+        """Static segment members added through the API."""
+        assert self.segments[segment_id]["type"] == "static"
+        self.members[segment_id].update(users)
+
+    def profile(self, ev):
+        """One valid profile update (identify): {"event_id", "user_id",
+        "timestamp" (ms), "traits"}. False for a duplicate."""
+        if ev["event_id"] in self.event_ids:
+            return False
+        self.event_ids.add(ev["event_id"])
+        user = ev["user_id"]
+        self.users.add(user)
+        attrs = self.attributes.setdefault(user, {})
+        for k, v in ev["traits"].items():
+            if k not in attrs or attrs[k][1] <= ev["timestamp"]:
+                attrs[k] = (v, ev["timestamp"])
+        values = {k: v for k, (v, _) in attrs.items()}
+        for sid, sd in self.segments.items():
+            if sd["type"] != "event":
+                continue
+            held = [where_holds(x, values) for x in sd["conditions"]]
+            if any(held) if sd.get("match") == "any" else all(held):
+                self.members[sid].add(user)
+            else:
+                self.members[sid].discard(user)
+        return True
+
+    def member(self, segment_id, user):
+        return user in self.members.get(segment_id, ())
+
     def apply(self, ev):
         """One valid event: {"event_id", "event_name", "user_id", "timestamp"
         (ms), "received_at" (ms), "properties"}. False for a duplicate."""
@@ -330,11 +380,17 @@ class Reference:
         return True
 
     def _admits(self, c, user):
-        return c.counts_anybody() and (not c.accept or (c.id, user) in self.accepted)
+        return c.status == "active" and (not c.accept or (c.id, user) in self.accepted)
+
+    def _listed(self, c, user):
+        return self._admits(c, user) and (c.segment is None or self.member(c.segment, user))
 
     def _apply_one(self, c, ev):
         user, ts = ev["user_id"], ev["timestamp"]
         if not self._admits(c, user):
+            return
+        member = c.segment is None or self.member(c.segment, user)
+        if not member and not c.count_before_entry:
             return
         if c.accept and ev["received_at"] < self.accepted[(c.id, user)]:
             return
@@ -381,6 +437,8 @@ class Reference:
         met = [v >= a["target"] for v, a in zip(now, c.activities)]
         if not (any(met) if c.complete_any else all(met)):
             return
+        if not member:
+            return  # count_before_entry: only a member completes
         st.completions += 1
         st.rewards.append({"completion": st.completions, "event_id": ev["event_id"]})
         st.trace.append(st.completions)
@@ -395,12 +453,12 @@ class Reference:
 
     def listed(self, user):
         """Campaign ids GET /v1/users/{user}/campaigns lists, in order."""
-        return [cid for cid in sorted(self.campaigns) if self._admits(self.campaigns[cid], user)]
+        return [cid for cid in sorted(self.campaigns) if self._listed(self.campaigns[cid], user)]
 
     def progress_one(self, campaign_id, user, at):
         """P of the contract, without reward_id/issued_at; None if not listed."""
         c = self.campaigns[campaign_id]
-        if not self._admits(c, user):
+        if not self._listed(c, user):
             return None
         st = self.state.get((c.id, user)) or UserState(c)
         if c.window == "campaign":

@@ -13,6 +13,7 @@ invalid items. Event times reach up to 390 days back, so the tests widen
 the tenant's timestamp horizon to HORIZON_DAYS first.
 """
 
+import base64
 import datetime
 import json
 import sys
@@ -170,6 +171,91 @@ def make_campaigns(rng, now, accept=(1, 9, 17)):
     return defs
 
 
+# ------------------------------------------------------------ segments ---
+
+# A static segment and two attribute segments (behaviour conditions are not
+# modelled by the reference).
+SEGMENTS = [
+    {"id": "vip", "name": "VIP", "type": "static"},
+    {"id": "gold", "name": "Gold plan", "type": "event",
+     "conditions": [{"path": "plan", "op": "eq", "value": "gold"}]},
+    {"id": "in-or-40", "name": "India or 40+", "type": "event", "match": "any",
+     "conditions": [{"path": "country", "op": "in", "value": ["IN", "NP"]},
+                    {"path": "age", "op": "gte", "value": 40}]},
+]
+
+
+def make_segment_campaigns(rng, now):
+    """Campaigns restricted to SEGMENTS, with and without count_before_entry."""
+    defs = []
+    shapes = [("vip", "week", "count", False), ("vip", "campaign", "sum", True),
+              ("gold", "day", "count", False), ("gold", "campaign", "distinct", True),
+              ("in-or-40", "campaign", "count", False), ("in-or-40", "week", "sum", True)]
+    for i, (seg, window, m, before) in enumerate(shapes):
+        ct, st, dt = TARGETS[window]
+        a = {"id": "a0", "event": rng.choice(["order_placed", "app_opened"]), "measure": m}
+        if m == "count":
+            a["target"] = rng.randint(*ct)
+        elif m == "sum":
+            a["event"], a["property"], a["target"] = "order_placed", "amount", rng.randint(*st)
+        else:
+            a["property"], a["target"] = "restaurant", rng.randint(*dt)
+        d = {"id": "s%d-%s-%s" % (i, seg, window), "name": "segment campaign %d" % i,
+             "segment": seg, "activities": [a], "window": window,
+             "max_completions": rng.choice([0, 1, 2, 3]),
+             "reward": {"type": "points", "name": "%d gems" % (i + 1), "amount": i + 1}}
+        if before:
+            d["count_before_entry"] = True
+        if rng.random() < 0.5:
+            d["timezone"] = rng.choice(ZONES)
+        defs.append(d)
+    return defs
+
+
+def add_profile_updates(rng, stream, now, points=24, per_point=None):
+    """Identify calls (Segment tracking API) at `points` places of the stream,
+    each a request of its own: traits plan/country/age with event times in
+    the last 12 days, so an older update arriving later loses (last write
+    wins by time)."""
+    n = len(stream.users)
+    per_point = per_point or max(4, n // 12)
+    k = 0
+    for _ in range(points):
+        at = rng.randrange(len(stream.items))
+        msgs = []
+        for _ in range(per_point):
+            user = stream.users[int(n * rng.random() ** 1.5)]
+            traits = {}
+            if rng.random() < 0.7:
+                traits["plan"] = rng.choice(["gold", "silver", "gold", "free"])
+            if rng.random() < 0.5:
+                traits["country"] = rng.choice(["IN", "NP", "US", "DE"])
+            if rng.random() < 0.5:
+                traits["age"] = rng.randint(18, 70)
+            ms = now - rng.randint(60000, 12 * DAY)
+            msgs.append(({"type": "identify", "userId": user, "messageId": "idf-%06d" % k,
+                          "timestamp": iso(ms), "traits": traits}, ms))
+            k += 1
+        stream.actions.setdefault(at, []).append(("identify", msgs))
+
+
+def static_members(rng, stream, share=4):
+    """Users for the static segment: one in `share`, mostly active ones."""
+    n = len(stream.users)
+    return sorted({stream.users[int(n * rng.random() ** 1.5)] for _ in range(n // share)})
+
+
+def create_segments(api, ref, members):
+    for sd in SEGMENTS:
+        status, body = api.call("POST", "/v1/segments", sd)
+        assert status == 201, "POST /v1/segments %s: %s %s" % (sd["id"], status, body)
+    for i in range(0, len(members), 10000):
+        status, body = api.call("POST", "/v1/segments/vip/users",
+                                {"user_ids": members[i:i + 10000]})
+        assert status == 200, body
+    ref.add_members("vip", members)
+
+
 # --------------------------------------------------------------- events ---
 
 def props(rng):
@@ -235,7 +321,8 @@ class Stream:
 
     items: [(item as sent, event for the reference or None when invalid)];
     actions: {item index: [("accept", campaign id, user) | ("status", campaign id,
-    status)]}, done before sending that item (the driver ends a batch there)."""
+    status) | ("identify", [(Segment identify message, its time in ms)])]}, done
+    before sending that item (the driver ends a batch there)."""
 
     def __init__(self, rng, now, n_events, n_users, accept_ids=(), pause_id=None):
         self.users = ["u%05d" % i for i in range(n_users)]
@@ -390,7 +477,17 @@ def send_stream(d, write_key, api, stream, ref, batch=500, defs=None):
             flush()
             time.sleep(0.02)  # received_at of what was sent < accepted_at < what follows
             for act in acts:
-                if act[0] == "accept":
+                if act[0] == "identify":
+                    status, _, body = d.request(
+                        "POST", "/v1/batch", json.dumps({"batch": [m for m, _ in act[1]]}),
+                        {"Authorization": "Basic " + base64.b64encode(
+                            (write_key + ":").encode()).decode(),
+                         "Content-Type": "application/json"})
+                    assert status == 200, body
+                    for m, ms in act[1]:
+                        ref.profile({"event_id": m["messageId"], "user_id": m["userId"],
+                                     "timestamp": ms, "traits": m["traits"]})
+                elif act[0] == "accept":
                     _, cid, user = act
                     status, body = api.call(
                         "POST", "/v1/users/%s/campaigns/%s/accept" % (user, cid))
@@ -522,7 +619,7 @@ def compare_stats_and_leaderboards(api, ref, ats):
     out = []
     for cid, c in sorted(ref.campaigns.items()):
         if not c.counts_anybody():
-            continue
+            continue  # segment campaigns too: compared per user only
         status, got = api.call("GET", "/v1/campaigns/%s/stats" % cid)
         want = ref.stats(cid, ref.users)
         if status != 200:

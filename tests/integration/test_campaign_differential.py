@@ -5,7 +5,14 @@ A seeded random set of 24 active campaigns (every measure, window and where
 op; UTC, Asia/Kolkata, Asia/Kathmandu and the DST zones America/New_York,
 Europe/Berlin and Australia/Sydney; bounds cutting windows; max_completions
 0-3; any/all; three `accept` campaigns) plus a paused and a draft one is
-created through POST /v1/campaigns. A stream of events over many users
+created through POST /v1/campaigns, and six campaigns restricted to
+segments (with and without count_before_entry): a static segment whose
+members are added through the API before the stream, and two event
+segments with attribute conditions (plan; country or age, match any) on
+the attributes identify calls set during the stream (Segment tracking API,
+event times out of order, so last write wins by time decides; users enter
+and leave). Behaviour-condition segments are not modelled by the
+reference, so not used here. A stream of events over many users
 (out-of-order timestamps reaching a year back, so the tenant's horizon is
 widened first; resent event_ids; a few invalid items; acceptances and a
 pause between batches) goes through POST /server/v4/batch in a known
@@ -50,7 +57,10 @@ def generate(now):
     accept_ids = [x["id"] for x in defs if x.get("enrollment") == "accept"]
     stream = cs.Stream(rng, now, EVENTS, USERS, accept_ids=accept_ids,
                        pause_id=defs[PAUSED_MID_STREAM]["id"])
-    return defs, stream
+    defs += cs.make_segment_campaigns(rng, now)
+    cs.add_profile_updates(rng, stream, now)
+    members = cs.static_members(rng, stream)
+    return defs, stream, members
 
 
 def check_coverage(ref):
@@ -76,13 +86,14 @@ def test_engine_equals_reference(data):
     cs.skip_without_campaigns(d, t["admin_key"])
     cs.set_horizon(api)
     now = cs.ms_now()
-    defs, stream = generate(now)
+    defs, stream, members = generate(now)
+    ref = Reference(defs, cs.SEGMENTS)
+    cs.create_segments(api, ref, members)
     cs.create_campaigns(api, defs)
     status, listed = api.call("GET", "/v1/campaigns")
     assert status == 200 and [c["id"] for c in listed["campaigns"]] == sorted(
         x["id"] for x in defs), listed
 
-    ref = Reference(defs)
     start = time.monotonic()
     cs.send_stream(d, t["write_key"], api, stream, ref, defs=defs)
     sent = time.monotonic()
@@ -141,12 +152,17 @@ def dry_run():
     now = cs.ms_now()
     print("seed %d, %d events, %d users (dry run: no daemon)" % (SEED, EVENTS, USERS))
     start = time.monotonic()
-    defs, stream = generate(now)
-    ref = Reference(defs)
+    defs, stream, members = generate(now)
+    ref = Reference(defs, cs.SEGMENTS)
+    ref.add_members("vip", members)
     accepted = 0
     for idx, (item, info) in enumerate(stream.items):
         for act in stream.actions.get(idx, ()):
-            if act[0] == "accept":
+            if act[0] == "identify":
+                for m, ms in act[1]:
+                    ref.profile({"event_id": m["messageId"], "user_id": m["userId"],
+                                 "timestamp": ms, "traits": m["traits"]})
+            elif act[0] == "accept":
                 ref.accept(act[1], act[2], now + idx)
                 accepted += 1
             else:
