@@ -146,9 +146,9 @@ class Daemon:
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return s
 
-    def request(self, method, path, body=None, headers=None):
+    def request(self, method, path, body=None, headers=None, timeout=10):
         """One request on a fresh connection: (status, headers dict, body bytes)."""
-        c = self.conn()
+        c = self.conn(timeout)
         try:
             if isinstance(body, (dict, list)):
                 body = json.dumps(body)
