@@ -367,8 +367,17 @@ int tly_db_open(struct tly_db **out, const char *path, struct tly_error *err)
         return TLY_EIO;
     }
     sqlite3_busy_timeout(db->h, 5000);
+    /* page_size applies to a new file only (it must come before WAL fixes
+     * the header); an existing file keeps its size. 16 KiB pages: the
+     * pipeline's transactions touch keys spread over whole tables (users,
+     * campaign progress), and each dirty page costs a WAL frame, so fewer,
+     * larger pages write the same rows with a quarter of the frames
+     * (README, Performance: about 10 % less CPU per event with 10
+     * campaigns on a quiet machine). */
     int rc = exec(db->h,
-                  "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", err);
+                  "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                  "PRAGMA foreign_keys=ON;",
+                  err);
     if (rc == 0)
         rc = migrate(db->h, err); /* TLY_EINVAL for a file from a newer tallyd */
     if (rc != 0) {
