@@ -432,9 +432,18 @@ static int apply(struct tly_engine *e, struct eng_campaign *camp, uint32_t mask,
     struct tly_window_state *w = tly_progress_window(p, period, 1);
     if (w == NULL)
         return TLY_ENOMEM;
-    for (int a = 0; a < c->nact; a++)
-        if ((mask >> a & 1) && (rc = add_measure(e, c, &c->act[a], &w->act[a], ev)) != 0)
+    for (int a = 0; a < c->nact; a++) {
+        if (!(mask >> a & 1))
+            continue;
+        double before = tly_act_value_of(&w->act[a], c->act[a].measure);
+        if ((rc = add_measure(e, c, &c->act[a], &w->act[a], ev)) != 0)
             return rc;
+        double after = tly_act_value_of(&w->act[a], c->act[a].measure);
+        /* Just met: an activity_completed entry (members, open windows). */
+        if (admitted && !w->completed && before < c->act[a].target && after >= c->act[a].target &&
+            (rc = eng_activity_completed(e, en, a, period, after, ev)) != 0)
+            return rc;
+    }
     p->seen = 1;
     if (w->completed || !admitted || !window_met(c, w))
         return 0;

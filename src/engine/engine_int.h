@@ -115,5 +115,11 @@ uint64_t eng_key_hash(uint64_t user_hash, int64_t uid);
 /* reward.c: issues the reward of completion `n` of the entry's user. */
 int eng_reward_issue(struct tly_engine *e, struct eng_entry *en, const struct tly_event *ev,
                      int64_t n);
+/* reward.c: writes the `activity_completed` outbox entry of activity
+ * `act`, just met with `value` in window `period` (0: the campaign
+ * window), by event `ev`. Its dedupe key names (tenant, campaign uid,
+ * activity, period, completion number, user), so a replay adds nothing. */
+int eng_activity_completed(struct tly_engine *e, struct eng_entry *en, int act, int64_t period,
+                           double value, const struct tly_event *ev);
 
 #endif

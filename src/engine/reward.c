@@ -25,7 +25,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#define REWARD_KIND "campaign_completed"
+#define REWARD_KIND   "campaign_completed"
+#define ACTIVITY_KIND "activity_completed"
 
 /* 0 with out filled, or TLY_ENOMEM. */
 static int reward_id(struct tly_buf *b, uint32_t tenant, int64_t uid, const char *user, int64_t n,
@@ -66,6 +67,26 @@ static int json_time(struct tly_buf *b, int64_t ms)
     return tly_buf_printf(b, "\"%s\"", t);
 }
 
+/* `,"details":{…}}` and the NUL the store wants: what completed, and which
+ * event did it. `completion` is the number of the completion. */
+static int details(struct tly_buf *b, const struct eng_campaign *c, int64_t completion,
+                   const struct tly_event *ev)
+{
+    int rc = tly_buf_puts(b, ",\"details\":{\"campaignName\":");
+    rc |= json_str_or_null(b, c->def->name);
+    rc |= tly_buf_printf(b, ",\"completion\":%" PRId64 ",\"eventId\":", completion);
+    rc |= tly_buf_json_str(b, ev->event_id, strlen(ev->event_id));
+    rc |= tly_buf_puts(b, ",\"eventName\":");
+    rc |= tly_buf_json_str(b, ev->event_name, strlen(ev->event_name));
+    rc |= tly_buf_puts(b, ",\"eventTimestamp\":");
+    rc |= json_time(b, ev->timestamp);
+    rc |= tly_buf_puts(b, ",\"completedAt\":");
+    rc |= json_time(b, ev->received_at);
+    rc |= tly_buf_puts(b, "}}");
+    rc |= tly_buf_append(b, "", 1); /* NUL-terminated for the store */
+    return rc;
+}
+
 static int payload(struct tly_buf *b, const struct eng_campaign *c, const struct tly_reward_row *r,
                    const struct tly_event *ev)
 {
@@ -83,18 +104,7 @@ static int payload(struct tly_buf *b, const struct eng_campaign *c, const struct
         rc |= tly_buf_puts(b, ",\"code\":");
         rc |= tly_buf_json_str(b, r->code, strlen(r->code));
     }
-    rc |= tly_buf_puts(b, ",\"details\":{\"campaignName\":");
-    rc |= json_str_or_null(b, c->def->name);
-    rc |= tly_buf_printf(b, ",\"completion\":%" PRId64 ",\"eventId\":", r->completion);
-    rc |= tly_buf_json_str(b, ev->event_id, strlen(ev->event_id));
-    rc |= tly_buf_puts(b, ",\"eventName\":");
-    rc |= tly_buf_json_str(b, ev->event_name, strlen(ev->event_name));
-    rc |= tly_buf_puts(b, ",\"eventTimestamp\":");
-    rc |= json_time(b, ev->timestamp);
-    rc |= tly_buf_puts(b, ",\"completedAt\":");
-    rc |= json_time(b, ev->received_at);
-    rc |= tly_buf_puts(b, "}}");
-    rc |= tly_buf_append(b, "", 1); /* NUL-terminated for the store */
+    rc |= details(b, c, r->completion, ev);
     return rc ? TLY_ENOMEM : 0;
 }
 
@@ -132,5 +142,38 @@ int eng_reward_issue(struct tly_engine *e, struct eng_entry *en, const struct tl
         e->pending.completions++;
         e->pending.rewards += (uint64_t)inserted;
     }
+    return rc;
+}
+
+int eng_activity_completed(struct tly_engine *e, struct eng_entry *en, int act, int64_t period,
+                           double value, const struct tly_event *ev)
+{
+    const struct eng_campaign *c = en->camp;
+    const struct tly_activity *a = &c->def->act[act];
+    int64_t n = en->prog.completions + 1; /* the completion this counts towards */
+    struct tly_buf *b = &e->scratch;
+    tly_buf_reset(b);
+    int rc = tly_buf_puts(b, "{\"eventType\":\"" ACTIVITY_KIND "\",\"campaignId\":");
+    rc |= tly_buf_json_str(b, c->id, strlen(c->id));
+    rc |= tly_buf_puts(b, ",\"userId\":");
+    rc |= tly_buf_json_str(b, en->user, strlen(en->user));
+    rc |= tly_buf_printf(b, ",\"activityId\":\"%s\",\"value\":%.17g,\"target\":%.17g", a->id, value,
+                         a->target);
+    rc |= details(b, c, n, ev);
+    if (rc != 0)
+        return TLY_ENOMEM;
+    /* The user id comes last: it is the one part that may hold a ':'. */
+    struct tly_buf key;
+    tly_buf_init(&key, 0);
+    rc = tly_buf_printf(&key, ACTIVITY_KIND ":%" PRIu32 ":%" PRId64 ":%s:%" PRId64 ":%" PRId64 ":",
+                        c->tenant, c->uid, a->id, period, n);
+    rc |= tly_buf_puts(&key, en->user);
+    rc |= tly_buf_append(&key, "", 1);
+    if (rc == 0)
+        rc = tly_progress_store_outbox(e->ps, c->tenant, ACTIVITY_KIND, key.data, b->data,
+                                       ev->received_at);
+    else
+        rc = TLY_ENOMEM;
+    tly_buf_free(&key);
     return rc;
 }

@@ -165,12 +165,18 @@ int tly_progress_store_reward(struct tly_progress_store *ps, const struct tly_re
     *inserted = sqlite3_changes(ps->db) > 0;
     if (!*inserted)
         return 0;
-    s = ps->st[P_OUTBOX];
-    sqlite3_bind_int64(s, 1, r->tenant);
+    return tly_progress_store_outbox(ps, r->tenant, kind, dedupe_key, payload, r->issued_at);
+}
+
+int tly_progress_store_outbox(struct tly_progress_store *ps, uint32_t tenant, const char *kind,
+                              const char *dedupe_key, const char *payload, int64_t created_at)
+{
+    sqlite3_stmt *s = ps->st[P_OUTBOX];
+    sqlite3_bind_int64(s, 1, tenant);
     sqlite3_bind_text(s, 2, kind, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 3, dedupe_key, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 4, payload, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 5, r->issued_at);
+    sqlite3_bind_int64(s, 5, created_at);
     return run(s);
 }
 

@@ -72,6 +72,11 @@ int tly_progress_store_reward(struct tly_progress_store *ps, const struct tly_re
                               const char *kind, const char *dedupe_key, const char *payload,
                               int *inserted);
 
+/* Inserts an outbox entry; one whose dedupe key is stored already is left
+ * as it is (a replay writes the same entries). */
+int tly_progress_store_outbox(struct tly_progress_store *ps, uint32_t tenant, const char *kind,
+                              const char *dedupe_key, const char *payload, int64_t created_at);
+
 /* ---- API reads (committed state, any connection) ---- */
 
 struct tly_progress_view {

@@ -1,8 +1,8 @@
 """Outbound webhooks through the real daemon and a real receiver on
 127.0.0.1 started by the test: endpoint settings (validation, secrets never
 answered), a completion delivered once with both signatures verifying
-(computed here with Python's hmac), a segment entry delivered to the
-endpoint that wants it, retries on 500 and on a hanging
+(computed here with Python's hmac), an activity met and a segment entry
+delivered to the endpoints that want them, retries on 500 and on a hanging
 receiver (timeout), no retry on 400, Retry-After respected, the retry API,
 the per-endpoint concurrency limit (a slow endpoint does not hold up
 another), templates and a campaign's own endpoints, tenant isolation,
@@ -257,6 +257,40 @@ def test_segment_entry_and_exit_delivered(data):
     d.stop()
     rx.close()
     other.close()
+
+
+def test_activity_completed_delivered_once(data):
+    """An activity met on its own (the campaign not yet complete) reaches the
+    endpoints that want activity_completed, once per window, with the
+    activity, its value and target."""
+    t = create_tenant(data)
+    key = t["admin_key"]
+    rx = Receiver()
+    d = Daemon(data, *FAST)
+    two = {"id": "two-steps", "name": "Two steps",
+           "activities": [{"id": "orders", "event": "order_placed", "measure": "count",
+                           "target": 2},
+                          {"id": "spend", "event": "order_placed", "measure": "sum",
+                           "property": "amount", "target": 1000}]}
+    setup(d, key, [{"id": "acts", "url": rx.url, "secret": SECRET,
+                    "events": ["activity_completed"]}], campaign=two)
+    for i, amount in enumerate((10, 20, 30)):  # orders is met by the 2nd; spend never
+        status, _, body = d.post("/server/v4", event("a-%d" % i, user="u5", amount=amount),
+                                 t["write_key"])
+        assert status == 200, body
+    wait_for(lambda: rx.count() == 1, 20, "the activity_completed delivery")
+    time.sleep(1.0)  # the third order meets nothing new
+    assert rx.count() == 1
+    _, h, raw = rx.requests[0]
+    b = json.loads(raw)
+    assert b["eventType"] == "activity_completed" and b["campaignId"] == "two-steps", b
+    assert (b["userId"], b["activityId"], b["value"], b["target"]) == ("u5", "orders", 2, 2), b
+    assert b["details"]["eventId"] == "a-1" and b["details"]["completion"] == 1, b
+    assert verify_cg(SECRET, h, raw) and verify_std(SECRET, h, raw)
+    status, p = d.get_json("/v1/users/u5/campaigns/two-steps", key)
+    assert p["status"] == "in-progress" and p["completions"] == 0, p
+    d.stop()
+    rx.close()
 
 
 def test_500_twice_then_200(data):
