@@ -534,7 +534,10 @@ static void test_reward_rows_and_outbox(void **state)
                      2);
     sqlite3_stmt *st;
     assert_int_equal(
-        sqlite3_prepare_v2(f->h, "SELECT payload FROM outbox ORDER BY id LIMIT 1", -1, &st, NULL),
+        sqlite3_prepare_v2(f->h,
+                           "SELECT payload FROM outbox WHERE kind = 'campaign_completed' "
+                           "ORDER BY id LIMIT 1",
+                           -1, &st, NULL),
         SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     cJSON *p = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
@@ -549,6 +552,12 @@ static void test_reward_rows_and_outbox(void **state)
     assert_int_equal(strlen(cJSON_GetObjectItem(p, "rewardId")->valuestring), 32);
     assert_true(cJSON_IsObject(cJSON_GetObjectItem(p, "details")));
     cJSON_Delete(p);
+    /* Each round met the activity once, before completing: one
+     * activity_completed entry per round, each with its own key. */
+    assert_int_equal(count_rows(f, "SELECT count(DISTINCT dedupe_key) FROM outbox WHERE kind = "
+                                   "'activity_completed' AND json_extract(payload, "
+                                   "'$.activityId') = 'n'"),
+                     2);
 }
 
 static void test_rollback_leaves_nothing(void **state)
