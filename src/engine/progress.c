@@ -267,8 +267,9 @@ static int decode_set(struct reader *r, struct tly_act_value *v)
     s[0] = unzigzag(get_varint(r));
     for (uint64_t k = 1; k < n; k++) {
         uint64_t gap = get_varint(r);
-        if (gap == 0)
-            r->bad = 1; /* sets hold no repeats */
+        /* Sets are strictly increasing: no repeats, no step past INT64_MAX. */
+        if (gap == 0 || gap > (uint64_t)INT64_MAX - (uint64_t)s[k - 1])
+            r->bad = 1;
         s[k] = (int64_t)((uint64_t)s[k - 1] + gap);
     }
     if (v != NULL) {

@@ -66,7 +66,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     tly_buf_init(&shown, 0);
     CHECK(tly_webhooks_to_json(&w, 1, &stored) == 0);
     CHECK(tly_webhooks_to_json(&w, 0, &shown) == 0);
-    CHECK(strstr(shown.data, "\"secret\":") == NULL);
+    /* No endpoint shows its secret (a template may hold the word). */
+    cJSON *view = cJSON_ParseWithLength(shown.data, shown.len);
+    CHECK(view != NULL);
+    const cJSON *ep;
+    cJSON_ArrayForEach(ep, cJSON_GetObjectItemCaseSensitive(view, "endpoints"))
+        CHECK(cJSON_GetObjectItemCaseSensitive(ep, "secret") == NULL);
+    cJSON_Delete(view);
     struct tly_webhooks w2;
     CHECK(tly_webhooks_parse(stored.data, stored.len, &w2, &err) == 0);
     CHECK(tly_webhooks_to_json(&w2, 1, &again) == 0);

@@ -53,8 +53,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cJSON *out = tly_template_apply(t, payloads[i]);
         CHECK(out != NULL);
         CHECK((out->type & 0xff) == (t->type & 0xff) || has_ref(t));
-        if (!has_ref(t))
-            CHECK(cJSON_Compare(out, t, 1));
+        if (!has_ref(t)) { /* an equal copy (printed: members may repeat) */
+            char *x = cJSON_PrintUnformatted(out), *y = cJSON_PrintUnformatted(t);
+            CHECK(x != NULL && y != NULL && strcmp(x, y) == 0);
+            cJSON_free(x);
+            cJSON_free(y);
+        }
         cJSON_Delete(out);
     }
     cJSON_Delete(fixed);
