@@ -12,19 +12,17 @@
  * key", without building the keys.
  */
 #include "engine/campaign.h"
+#include "engine/definition.h"
 #include "core/json.h"
 #include "core/timeparse.h"
-#include "core/utf8.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define NAME_MAX_BYTES  256                /* name, event, reward strings */
-#define WHOLE_MAX       9007199254740991.0 /* 2^53 - 1: whole numbers exact in a double */
-#define PATH_FIELD_SIZE 64                 /* == sizeof ((struct tly_error *)0)->field */
+#define NAME_MAX_BYTES 256                /* name, event, reward strings */
+#define WHOLE_MAX      9007199254740991.0 /* 2^53 - 1: whole numbers exact in a double */
 
 /* ---- names of the enumerations, in enum order ------------------------- */
 
@@ -39,38 +37,13 @@ static const char *const period_names[] = {NULL, "day", "week", "month"};
 
 /* ---- errors ------------------------------------------------------------ */
 
-/* TLY_EINVAL with err->field = `field` and msg "<field>: <what>". */
-static int bad(struct tly_error *err, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int bad(struct tly_error *err, const char *field, const char *fmt, ...)
-{
-    char what[160];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    if (field[0] == '\0')
-        return tly_error_set(err, TLY_EINVAL, "", "%s", what);
-    return tly_error_set(err, TLY_EINVAL, field, "%s: %s", field, what);
-}
-
-/* A field path into out[PATH_FIELD_SIZE], cut short if it must be. */
-static void fmt_field(char *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void fmt_field(char *out, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(out, PATH_FIELD_SIZE, fmt, ap);
-    va_end(ap);
-}
-
 /* at + "." + name (or name alone at the root). */
 static void field_path(char *out, const char *at, const char *name)
 {
     if (at[0] == '\0')
-        fmt_field(out, "%s", name);
+        tly_def_field(out, "%s", name);
     else
-        fmt_field(out, "%s.%s", at, name);
+        tly_def_field(out, "%s.%s", at, name);
 }
 
 /* ---- small readers ------------------------------------------------------ */
@@ -122,7 +95,7 @@ static int get_enum(const cJSON *obj, const char *name, const char *at, const ch
                     int n, int dflt, int *out, struct tly_error *err)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
-    char f[PATH_FIELD_SIZE];
+    char f[TLY_DEF_FIELD_SIZE];
     field_path(f, at, name);
     if (v == NULL) {
         *out = dflt;
@@ -132,7 +105,7 @@ static int get_enum(const cJSON *obj, const char *name, const char *at, const ch
     if (i < 0) {
         char list[128];
         name_list(names, n, list, sizeof list);
-        return bad(err, f, "expected %s", list);
+        return tly_def_error(err, f, "expected %s", list);
     }
     *out = i;
     return 0;
@@ -143,21 +116,21 @@ static int get_string(const cJSON *obj, const char *name, const char *at, int re
                       const char **out, struct tly_error *err)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
-    char f[PATH_FIELD_SIZE];
+    char f[TLY_DEF_FIELD_SIZE];
     field_path(f, at, name);
     *out = NULL;
     if (v == NULL) {
         if (required)
-            return bad(err, f, "required");
+            return tly_def_error(err, f, "required");
         return 0;
     }
     if (!cJSON_IsString(v))
-        return bad(err, f, "expected a string, got %s", tly_json_type_name(v));
+        return tly_def_error(err, f, "expected a string, got %s", tly_json_type_name(v));
     size_t n = strlen(v->valuestring);
     if (n == 0)
-        return bad(err, f, "must not be empty");
+        return tly_def_error(err, f, "must not be empty");
     if (n > max)
-        return bad(err, f, "at most %zu bytes, got %zu", max, n);
+        return tly_def_error(err, f, "at most %zu bytes, got %zu", max, n);
     *out = v->valuestring;
     return 0;
 }
@@ -170,7 +143,7 @@ static int check_members(const cJSON *obj, const char *at, const char *const *al
         int known = 0;
         for (int i = 0; allowed[i] != NULL && !known; i++)
             known = strcmp(allowed[i], m->string) == 0;
-        char f[PATH_FIELD_SIZE];
+        char f[TLY_DEF_FIELD_SIZE];
         size_t nl = strlen(m->string);
         int printable = nl > 0 && nl <= 40;
         for (size_t i = 0; i < nl && printable; i++)
@@ -178,14 +151,14 @@ static int check_members(const cJSON *obj, const char *at, const char *const *al
         if (printable)
             field_path(f, at, m->string);
         else
-            fmt_field(f, "%s", at);
+            tly_def_field(f, "%s", at);
         if (!known) {
-            return printable ? bad(err, f, "unknown field")
-                             : bad(err, f, "unknown field with an unusable name");
+            return printable ? tly_def_error(err, f, "unknown field")
+                             : tly_def_error(err, f, "unknown field with an unusable name");
         }
         for (const cJSON *o = obj->child; o != m; o = o->next)
             if (strcmp(o->string, m->string) == 0)
-                return bad(err, f, "given twice");
+                return tly_def_error(err, f, "given twice");
     }
     return 0;
 }
@@ -226,14 +199,14 @@ static int path_parse(const char *s, struct tly_path *p, const char *f, struct t
     for (size_t i = 0; i < len; i++)
         n += s[i] == '.';
     if (len == 0)
-        return bad(err, f, "must not be empty");
+        return tly_def_error(err, f, "must not be empty");
     if (n > TLY_PATH_DEPTH)
-        return bad(err, f, "at most %d segments, got %d", TLY_PATH_DEPTH, n);
+        return tly_def_error(err, f, "at most %d segments, got %d", TLY_PATH_DEPTH, n);
     int prev_dot = 1;
     for (size_t i = 0; i <= len; i++) {
         int dot = i == len || s[i] == '.';
         if (dot && prev_dot)
-            return bad(err, f, "empty segment at byte %zu", i);
+            return tly_def_error(err, f, "empty segment at byte %zu", i);
         prev_dot = dot && i < len;
     }
     /* One block: the segment pointers, then a copy of the text with NULs
@@ -490,9 +463,9 @@ int tly_campaign_in_bounds(const struct tly_campaign *c, int64_t ts)
 int tly_where_parse(const cJSON *o, const char *at, struct tly_where *w, struct tly_error *err)
 {
     static const char *const fields[] = {"path", "op", "value", NULL};
-    char f[PATH_FIELD_SIZE];
+    char f[TLY_DEF_FIELD_SIZE];
     if (!cJSON_IsObject(o))
-        return bad(err, at, "expected an object, got %s", tly_json_type_name(o));
+        return tly_def_error(err, at, "expected an object, got %s", tly_json_type_name(o));
     int rc = check_members(o, at, fields, err);
     const char *path;
     if (rc == 0)
@@ -506,19 +479,19 @@ int tly_where_parse(const cJSON *o, const char *at, struct tly_where *w, struct 
     field_path(f, at, "op");
     const cJSON *op = cJSON_GetObjectItemCaseSensitive(o, "op");
     if (op == NULL)
-        return bad(err, f, "required");
+        return tly_def_error(err, f, "required");
     int i = cJSON_IsString(op) ? name_index(op_names, COUNT(op_names), op->valuestring) : -1;
     if (i < 0) {
         char list[128];
         name_list(op_names, COUNT(op_names), list, sizeof list);
-        return bad(err, f, "expected %s", list);
+        return tly_def_error(err, f, "expected %s", list);
     }
     w->op = (enum tly_op)i;
 
     field_path(f, at, "value");
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "value");
     if (v == NULL)
-        return bad(err, f, "required");
+        return tly_def_error(err, f, "required");
     switch (w->op) {
     case TLY_OP_EQ:
     case TLY_OP_NE:
@@ -528,27 +501,30 @@ int tly_where_parse(const cJSON *o, const char *at, struct tly_where *w, struct 
     case TLY_OP_LT:
     case TLY_OP_LTE:
         if (!cJSON_IsNumber(v))
-            return bad(err, f, "%s needs a number, got %s", op_names[i], tly_json_type_name(v));
+            return tly_def_error(err, f, "%s needs a number, got %s", op_names[i],
+                                 tly_json_type_name(v));
         break;
     case TLY_OP_IN:
     case TLY_OP_NIN:
         if (!cJSON_IsArray(v))
-            return bad(err, f, "%s needs an array, got %s", op_names[i], tly_json_type_name(v));
+            return tly_def_error(err, f, "%s needs an array, got %s", op_names[i],
+                                 tly_json_type_name(v));
         if (cJSON_GetArraySize(v) > TLY_CAMPAIGN_IN_VALUES)
-            return bad(err, f, "at most %d values, got %d", TLY_CAMPAIGN_IN_VALUES,
-                       cJSON_GetArraySize(v));
+            return tly_def_error(err, f, "at most %d values, got %d", TLY_CAMPAIGN_IN_VALUES,
+                                 cJSON_GetArraySize(v));
         break;
     case TLY_OP_EXISTS:
         if (!cJSON_IsBool(v))
-            return bad(err, f, "exists needs true or false, got %s", tly_json_type_name(v));
+            return tly_def_error(err, f, "exists needs true or false, got %s",
+                                 tly_json_type_name(v));
         break;
     case TLY_OP_CONTAINS:
         if (!cJSON_IsString(v))
-            return bad(err, f, "contains needs a string, got %s", tly_json_type_name(v));
+            return tly_def_error(err, f, "contains needs a string, got %s", tly_json_type_name(v));
         break;
     }
     if (!all_finite(v))
-        return bad(err, f, "number out of range");
+        return tly_def_error(err, f, "number out of range");
     w->value = cJSON_Duplicate(v, 1);
     return w->value == NULL ? TLY_ENOMEM : 0;
 }
@@ -558,9 +534,9 @@ static int parse_activity(const cJSON *o, const char *at, struct tly_activity *a
 {
     static const char *const fields[] = {"id",       "event",  "where",  "measure",
                                          "property", "target", "period", NULL};
-    char f[PATH_FIELD_SIZE];
+    char f[TLY_DEF_FIELD_SIZE];
     if (!cJSON_IsObject(o))
-        return bad(err, at, "expected an object, got %s", tly_json_type_name(o));
+        return tly_def_error(err, at, "expected an object, got %s", tly_json_type_name(o));
     int rc = check_members(o, at, fields, err);
     if (rc != 0)
         return rc;
@@ -570,7 +546,7 @@ static int parse_activity(const cJSON *o, const char *at, struct tly_activity *a
         return rc;
     field_path(f, at, "id");
     if (!is_id(s))
-        return bad(err, f, "expected 1 to %d of a-z, 0-9, _ and -", TLY_CAMPAIGN_ID_MAX);
+        return tly_def_error(err, f, "expected 1 to %d of a-z, 0-9, _ and -", TLY_CAMPAIGN_ID_MAX);
     if ((a->id = strdup(s)) == NULL)
         return TLY_ENOMEM;
 
@@ -583,17 +559,17 @@ static int parse_activity(const cJSON *o, const char *at, struct tly_activity *a
     field_path(f, at, "where");
     if (where != NULL) {
         if (!cJSON_IsArray(where))
-            return bad(err, f, "expected an array, got %s", tly_json_type_name(where));
+            return tly_def_error(err, f, "expected an array, got %s", tly_json_type_name(where));
         int n = cJSON_GetArraySize(where);
         if (n > TLY_CAMPAIGN_WHERE)
-            return bad(err, f, "at most %d conditions, got %d", TLY_CAMPAIGN_WHERE, n);
+            return tly_def_error(err, f, "at most %d conditions, got %d", TLY_CAMPAIGN_WHERE, n);
         if (n > 0 && (a->where = calloc((size_t)n, sizeof *a->where)) == NULL)
             return TLY_ENOMEM;
         const cJSON *c;
         cJSON_ArrayForEach(c, where)
         {
-            char wf[PATH_FIELD_SIZE];
-            fmt_field(wf, "%s[%d]", f, a->nwhere);
+            char wf[TLY_DEF_FIELD_SIZE];
+            tly_def_field(wf, "%s[%d]", f, a->nwhere);
             rc = tly_where_parse(c, wf, &a->where[a->nwhere++], err);
             if (rc != 0)
                 return rc;
@@ -603,7 +579,7 @@ static int parse_activity(const cJSON *o, const char *at, struct tly_activity *a
     int m;
     field_path(f, at, "measure");
     if (cJSON_GetObjectItemCaseSensitive(o, "measure") == NULL)
-        return bad(err, f, "required");
+        return tly_def_error(err, f, "required");
     if ((rc = get_enum(o, "measure", at, measure_names, COUNT(measure_names), 0, &m, err)) != 0)
         return rc;
     a->measure = (enum tly_measure)m;
@@ -616,20 +592,21 @@ static int parse_activity(const cJSON *o, const char *at, struct tly_activity *a
         if ((rc = path_parse(s, &a->property, f, err)) != 0)
             return rc;
     } else if (prop != NULL) {
-        return bad(err, f, "only for measure sum or distinct");
+        return tly_def_error(err, f, "only for measure sum or distinct");
     }
 
     field_path(f, at, "target");
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "target");
     if (t == NULL)
-        return bad(err, f, "required");
+        return tly_def_error(err, f, "required");
     if (!cJSON_IsNumber(t))
-        return bad(err, f, "expected a number, got %s", tly_json_type_name(t));
+        return tly_def_error(err, f, "expected a number, got %s", tly_json_type_name(t));
     double d = t->valuedouble;
     if (!(d > 0) || !isfinite(d))
-        return bad(err, f, "must be a number greater than 0");
+        return tly_def_error(err, f, "must be a number greater than 0");
     if (a->measure != TLY_MEASURE_SUM && !whole_in(d, 1, WHOLE_MAX))
-        return bad(err, f, "must be a whole number for measure %s", measure_names[a->measure]);
+        return tly_def_error(err, f, "must be a whole number for measure %s",
+                             measure_names[a->measure]);
     a->target = d;
 
     field_path(f, at, "period");
@@ -640,7 +617,7 @@ static int parse_activity(const cJSON *o, const char *at, struct tly_activity *a
             return rc;
         a->period = (enum tly_period)p;
     } else if (cJSON_GetObjectItemCaseSensitive(o, "period") != NULL) {
-        return bad(err, f, "only for measure streak");
+        return tly_def_error(err, f, "only for measure streak");
     }
     return 0;
 }
@@ -656,10 +633,10 @@ static int parse_bound(const cJSON *root, const char *name, int64_t dflt, int64_
         return 0;
     const char *what = "expected an ISO-8601 date-time such as \"2026-01-01T00:00:00Z\"";
     if (!cJSON_IsString(v))
-        return bad(err, name, "%s", what);
+        return tly_def_error(err, name, "%s", what);
     size_t n = strlen(v->valuestring);
     if (n < 5 || v->valuestring[4] != '-')
-        return bad(err, name, "%s", what);
+        return tly_def_error(err, name, "%s", what);
     return tly_time_parse(v->valuestring, n, out, name, err);
 }
 
@@ -670,7 +647,7 @@ static int parse_reward(const cJSON *v, cJSON **out, struct tly_error *err)
     if (v == NULL || cJSON_IsNull(v))
         return 0;
     if (!cJSON_IsObject(v))
-        return bad(err, "reward", "expected an object, got %s", tly_json_type_name(v));
+        return tly_def_error(err, "reward", "expected an object, got %s", tly_json_type_name(v));
     int rc = check_members(v, "reward", fields, err);
     const char *type = NULL, *name = NULL, *code = NULL;
     if (rc == 0)
@@ -683,7 +660,8 @@ static int parse_reward(const cJSON *v, cJSON **out, struct tly_error *err)
         return rc;
     const cJSON *amount = cJSON_GetObjectItemCaseSensitive(v, "amount");
     if (amount != NULL && (!cJSON_IsNumber(amount) || !isfinite(amount->valuedouble)))
-        return bad(err, "reward.amount", "expected a number, got %s", tly_json_type_name(amount));
+        return tly_def_error(err, "reward.amount", "expected a number, got %s",
+                             tly_json_type_name(amount));
 
     cJSON *r = cJSON_CreateObject();
     int ok = r != NULL && cJSON_AddStringToObject(r, "type", type) != NULL;
@@ -712,7 +690,7 @@ static int parse_root(const cJSON *root, struct tly_campaign *c, struct tly_erro
     static const char *const complete_names[] = {"all", "any"};
     static const char *const enroll_names[] = {"auto", "accept"};
     if (!cJSON_IsObject(root))
-        return bad(err, "", "expected a JSON object, got %s", tly_json_type_name(root));
+        return tly_def_error(err, "", "expected a JSON object, got %s", tly_json_type_name(root));
     int rc = check_members(root, "", fields, err);
     if (rc != 0)
         return rc;
@@ -721,7 +699,8 @@ static int parse_root(const cJSON *root, struct tly_campaign *c, struct tly_erro
     if ((rc = get_string(root, "id", "", 1, SIZE_MAX, &s, err)) != 0)
         return rc;
     if (!is_id(s))
-        return bad(err, "id", "expected 1 to %d of a-z, 0-9, _ and -", TLY_CAMPAIGN_ID_MAX);
+        return tly_def_error(err, "id", "expected 1 to %d of a-z, 0-9, _ and -",
+                             TLY_CAMPAIGN_ID_MAX);
     if ((c->id = strdup(s)) == NULL)
         return TLY_ENOMEM;
     if ((rc = get_string(root, "name", "", 1, NAME_MAX_BYTES, &s, err)) != 0)
@@ -747,15 +726,16 @@ static int parse_root(const cJSON *root, struct tly_campaign *c, struct tly_erro
     if (rc == TLY_EIO) /* the zone's file is there but unreadable: not the client's fault */
         return tly_error_set(err, rc, "timezone", "timezone: %.150s", tzerr.msg);
     if (rc == TLY_ENOENT)
-        return bad(err, "timezone", "unknown time zone \"%.64s\"", zone);
+        return tly_def_error(err, "timezone", "unknown time zone \"%.64s\"", zone);
     if (rc != 0)
-        return bad(err, "timezone", "unusable time zone \"%.64s\" (%.64s)", zone, tzerr.msg);
+        return tly_def_error(err, "timezone", "unusable time zone \"%.64s\" (%.64s)", zone,
+                             tzerr.msg);
 
     if ((rc = parse_bound(root, "starts_at", INT64_MIN, &c->starts_at, err)) != 0 ||
         (rc = parse_bound(root, "ends_at", INT64_MAX, &c->ends_at, err)) != 0)
         return rc;
     if (c->starts_at >= c->ends_at)
-        return bad(err, "ends_at", "must be later than starts_at");
+        return tly_def_error(err, "ends_at", "must be later than starts_at");
 
     if ((rc = get_enum(root, "window", "", window_names, COUNT(window_names), 0, &e, err)) != 0)
         return rc;
@@ -768,8 +748,8 @@ static int parse_root(const cJSON *root, struct tly_campaign *c, struct tly_erro
     c->max_completions = 1;
     if (v != NULL) {
         if (!cJSON_IsNumber(v) || !whole_in(v->valuedouble, 0, WHOLE_MAX))
-            return bad(err, "max_completions", "expected a whole number from 0 (unlimited) to %.0f",
-                       WHOLE_MAX);
+            return tly_def_error(err, "max_completions",
+                                 "expected a whole number from 0 (unlimited) to %.0f", WHOLE_MAX);
         c->max_completions = (int64_t)v->valuedouble;
     }
     if ((rc = get_enum(root, "enrollment", "", enroll_names, 2, 0, &c->accept, err)) != 0)
@@ -778,44 +758,45 @@ static int parse_root(const cJSON *root, struct tly_campaign *c, struct tly_erro
     v = cJSON_GetObjectItemCaseSensitive(root, "segment");
     if (v != NULL && !cJSON_IsNull(v)) {
         if (!cJSON_IsString(v) || !is_id(v->valuestring))
-            return bad(err, "segment",
-                       "expected null or a segment id (1 to %d of a-z, 0-9, _ and -)",
-                       TLY_CAMPAIGN_ID_MAX);
+            return tly_def_error(err, "segment",
+                                 "expected null or a segment id (1 to %d of a-z, 0-9, _ and -)",
+                                 TLY_CAMPAIGN_ID_MAX);
         if ((c->segment = strdup(v->valuestring)) == NULL)
             return TLY_ENOMEM;
     }
     v = cJSON_GetObjectItemCaseSensitive(root, "count_before_entry");
     if (v != NULL && !cJSON_IsBool(v))
-        return bad(err, "count_before_entry", "expected true or false, got %s",
-                   tly_json_type_name(v));
+        return tly_def_error(err, "count_before_entry", "expected true or false, got %s",
+                             tly_json_type_name(v));
     c->count_before_entry = cJSON_IsTrue(v);
 
     v = cJSON_GetObjectItemCaseSensitive(root, "activities");
     if (v == NULL)
-        return bad(err, "activities", "required");
+        return tly_def_error(err, "activities", "required");
     if (!cJSON_IsArray(v))
-        return bad(err, "activities", "expected an array, got %s", tly_json_type_name(v));
+        return tly_def_error(err, "activities", "expected an array, got %s", tly_json_type_name(v));
     int n = cJSON_GetArraySize(v);
     if (n < 1 || n > TLY_CAMPAIGN_ACTIVITIES)
-        return bad(err, "activities", "expected 1 to %d activities, got %d",
-                   TLY_CAMPAIGN_ACTIVITIES, n);
+        return tly_def_error(err, "activities", "expected 1 to %d activities, got %d",
+                             TLY_CAMPAIGN_ACTIVITIES, n);
     if ((c->act = calloc((size_t)n, sizeof *c->act)) == NULL)
         return TLY_ENOMEM;
     const cJSON *a;
     cJSON_ArrayForEach(a, v)
     {
-        char f[PATH_FIELD_SIZE];
+        char f[TLY_DEF_FIELD_SIZE];
         int i = c->nact++;
-        fmt_field(f, "activities[%d]", i);
+        tly_def_field(f, "activities[%d]", i);
         if ((rc = parse_activity(a, f, &c->act[i], err)) != 0)
             return rc;
         for (int j = 0; j < i; j++)
             if (strcmp(c->act[j].id, c->act[i].id) == 0) {
-                fmt_field(f, "activities[%d].id", i);
-                return bad(err, f, "\"%s\" is also the id of activities[%d]", c->act[i].id, j);
+                tly_def_field(f, "activities[%d].id", i);
+                return tly_def_error(err, f, "\"%s\" is also the id of activities[%d]",
+                                     c->act[i].id, j);
             }
         if (c->act[i].measure == TLY_MEASURE_STREAK && c->window != TLY_WINDOW_CAMPAIGN)
-            return bad(err, "window", "must be campaign: activities[%d] is a streak", i);
+            return tly_def_error(err, "window", "must be campaign: activities[%d] is a streak", i);
     }
     if ((rc = parse_reward(cJSON_GetObjectItemCaseSensitive(root, "reward"), &c->reward, err)) != 0)
         return rc;
@@ -831,20 +812,16 @@ int tly_campaign_parse(const char *json, size_t len, struct tly_campaign **out,
                        struct tly_error *err)
 {
     *out = NULL;
-    if (len > TLY_CAMPAIGN_JSON_MAX)
-        return tly_error_set(err, TLY_ETOOBIG, "", "a definition is at most %d bytes, got %zu",
-                             TLY_CAMPAIGN_JSON_MAX, len);
-    if (!tly_utf8_valid(json, len))
-        return bad(err, "", "the definition is not valid UTF-8");
-    cJSON *root = tly_json_parse(json, len, err);
-    if (root == NULL)
-        return TLY_EINVAL;
+    cJSON *root;
+    int rc = tly_def_parse_json(json, len, TLY_CAMPAIGN_JSON_MAX, &root, err);
+    if (rc != 0)
+        return rc;
     struct tly_campaign *c = calloc(1, sizeof *c);
     if (c == NULL) {
         cJSON_Delete(root);
         return TLY_ENOMEM;
     }
-    int rc = parse_root(root, c, err);
+    rc = parse_root(root, c, err);
     cJSON_Delete(root);
     if (rc != 0) {
         tly_campaign_free(c);

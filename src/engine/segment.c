@@ -7,43 +7,18 @@
  * condition means the same in a campaign and in a segment.
  */
 #include "engine/segment.h"
+#include "engine/definition.h"
 #include "core/json.h"
 #include "core/utf8.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define NAME_MAX_BYTES 256
-#define FIELD_SIZE     64
 
 static const char *const measure_names[] = {NULL, "count", "sum"};
-
-static int bad(struct tly_error *err, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int bad(struct tly_error *err, const char *field, const char *fmt, ...)
-{
-    char what[160];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    if (field[0] == '\0')
-        return tly_error_set(err, TLY_EINVAL, "", "%s", what);
-    return tly_error_set(err, TLY_EINVAL, field, "%s: %s", field, what);
-}
-
-/* A field path into out[FIELD_SIZE], cut short if it must be. */
-static void fmt_field(char *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void fmt_field(char *out, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(out, FIELD_SIZE, fmt, ap);
-    va_end(ap);
-}
 
 static int is_id(const char *s)
 {
@@ -69,9 +44,9 @@ static int check_members(const cJSON *obj, const char *at, const char *const *al
         for (int i = 0; allowed[i] != NULL && !ok; i++)
             ok = strcmp(m->string, allowed[i]) == 0;
         if (!ok) {
-            char f[FIELD_SIZE];
-            fmt_field(f, "%s%s%.40s", at, at[0] ? "." : "", m->string);
-            return bad(err, f, "unknown field");
+            char f[TLY_DEF_FIELD_SIZE];
+            tly_def_field(f, "%s%s%.40s", at, at[0] ? "." : "", m->string);
+            return tly_def_error(err, f, "unknown field");
         }
     }
     return 0;
@@ -80,11 +55,11 @@ static int check_members(const cJSON *obj, const char *at, const char *const *al
 static int parse_within(const cJSON *v, const char *f, struct tly_segcond *c, struct tly_error *err)
 {
     if (!cJSON_IsString(v))
-        return bad(err, f, "expected a duration such as \"30d\" (s, m, h, d or w)");
+        return tly_def_error(err, f, "expected a duration such as \"30d\" (s, m, h, d or w)");
     const char *s = v->valuestring;
     char *end;
     if (s[0] < '1' || s[0] > '9')
-        return bad(err, f, "expected a duration such as \"30d\" (s, m, h, d or w)");
+        return tly_def_error(err, f, "expected a duration such as \"30d\" (s, m, h, d or w)");
     long long n = strtoll(s, &end, 10);
     int64_t unit = 0;
     if (end[0] != '\0' && end[1] == '\0') {
@@ -107,9 +82,9 @@ static int parse_within(const cJSON *v, const char *f, struct tly_segcond *c, st
         }
     }
     if (unit == 0)
-        return bad(err, f, "expected a duration such as \"30d\" (s, m, h, d or w)");
+        return tly_def_error(err, f, "expected a duration such as \"30d\" (s, m, h, d or w)");
     if (n > TLY_SEGMENT_WITHIN_MAX / unit)
-        return bad(err, f, "at most 3650 days");
+        return tly_def_error(err, f, "at most 3650 days");
     c->within_ms = n * unit;
     snprintf(c->within, sizeof c->within, "%lld%c", n, end[0]);
     return 0;
@@ -120,40 +95,40 @@ static int parse_behaviour(const cJSON *o, const char *at, struct tly_segcond *c
 {
     static const char *const fields[] = {"event", "where", "measure", "property",
                                          "op",    "value", "within",  NULL};
-    char f[FIELD_SIZE];
+    char f[TLY_DEF_FIELD_SIZE];
     int rc = check_members(o, at, fields, err);
     if (rc != 0)
         return rc;
     c->kind = TLY_SEGCOND_BEHAVIOUR;
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "event");
-    fmt_field(f, "%s.event", at);
+    tly_def_field(f, "%s.event", at);
     if (!cJSON_IsString(v) || v->valuestring[0] == '\0' || strlen(v->valuestring) > NAME_MAX_BYTES)
-        return bad(err, f, "expected an event name (1 to %d bytes)", NAME_MAX_BYTES);
+        return tly_def_error(err, f, "expected an event name (1 to %d bytes)", NAME_MAX_BYTES);
     if ((c->event = strdup(v->valuestring)) == NULL)
         return TLY_ENOMEM;
 
     v = cJSON_GetObjectItemCaseSensitive(o, "where");
-    fmt_field(f, "%s.where", at);
+    tly_def_field(f, "%s.where", at);
     if (v != NULL) {
         if (!cJSON_IsArray(v))
-            return bad(err, f, "expected an array, got %s", tly_json_type_name(v));
+            return tly_def_error(err, f, "expected an array, got %s", tly_json_type_name(v));
         int n = cJSON_GetArraySize(v);
         if (n > TLY_CAMPAIGN_WHERE)
-            return bad(err, f, "at most %d conditions, got %d", TLY_CAMPAIGN_WHERE, n);
+            return tly_def_error(err, f, "at most %d conditions, got %d", TLY_CAMPAIGN_WHERE, n);
         if (n > 0 && (c->where = calloc((size_t)n, sizeof *c->where)) == NULL)
             return TLY_ENOMEM;
         const cJSON *w;
         cJSON_ArrayForEach(w, v)
         {
-            char wf[FIELD_SIZE];
-            fmt_field(wf, "%s[%d]", f, c->nwhere);
+            char wf[TLY_DEF_FIELD_SIZE];
+            tly_def_field(wf, "%s[%d]", f, c->nwhere);
             if ((rc = tly_where_parse(w, wf, &c->where[c->nwhere++], err)) != 0)
                 return rc;
         }
     }
 
     v = cJSON_GetObjectItemCaseSensitive(o, "measure");
-    fmt_field(f, "%s.measure", at);
+    tly_def_field(f, "%s.measure", at);
     c->measure = TLY_MEASURE_COUNT;
     if (v != NULL) {
         if (cJSON_IsString(v) && strcmp(v->valuestring, "count") == 0)
@@ -161,21 +136,21 @@ static int parse_behaviour(const cJSON *o, const char *at, struct tly_segcond *c
         else if (cJSON_IsString(v) && strcmp(v->valuestring, "sum") == 0)
             c->measure = TLY_MEASURE_SUM;
         else
-            return bad(err, f, "expected \"count\" or \"sum\"");
+            return tly_def_error(err, f, "expected \"count\" or \"sum\"");
     }
     v = cJSON_GetObjectItemCaseSensitive(o, "property");
-    fmt_field(f, "%s.property", at);
+    tly_def_field(f, "%s.property", at);
     if (c->measure == TLY_MEASURE_SUM) {
         if (!cJSON_IsString(v))
-            return bad(err, f, "required for measure sum (a dot path)");
+            return tly_def_error(err, f, "required for measure sum (a dot path)");
         if ((rc = tly_path_parse(v->valuestring, &c->property, f, err)) != 0)
             return rc;
     } else if (v != NULL) {
-        return bad(err, f, "only for measure sum");
+        return tly_def_error(err, f, "only for measure sum");
     }
 
     v = cJSON_GetObjectItemCaseSensitive(o, "op");
-    fmt_field(f, "%s.op", at);
+    tly_def_field(f, "%s.op", at);
     static const enum tly_op ops[] = {TLY_OP_EQ,  TLY_OP_NE, TLY_OP_GT,
                                       TLY_OP_GTE, TLY_OP_LT, TLY_OP_LTE};
     c->op = 0;
@@ -183,14 +158,14 @@ static int parse_behaviour(const cJSON *o, const char *at, struct tly_segcond *c
         if (strcmp(v->valuestring, tly_op_name(ops[i])) == 0)
             c->op = ops[i];
     if (c->op == 0)
-        return bad(err, f, "expected one of eq, ne, gt, gte, lt, lte");
+        return tly_def_error(err, f, "expected one of eq, ne, gt, gte, lt, lte");
     v = cJSON_GetObjectItemCaseSensitive(o, "value");
-    fmt_field(f, "%s.value", at);
+    tly_def_field(f, "%s.value", at);
     if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
-        return bad(err, f, "expected a number");
+        return tly_def_error(err, f, "expected a number");
     c->value = v->valuedouble;
     v = cJSON_GetObjectItemCaseSensitive(o, "within");
-    fmt_field(f, "%s.within", at);
+    tly_def_field(f, "%s.within", at);
     return v == NULL || cJSON_IsNull(v) ? 0 : parse_within(v, f, c, err);
 }
 
@@ -198,13 +173,13 @@ static int parse_condition(const cJSON *o, const char *at, struct tly_segcond *c
                            struct tly_error *err)
 {
     if (!cJSON_IsObject(o))
-        return bad(err, at, "expected an object, got %s", tly_json_type_name(o));
+        return tly_def_error(err, at, "expected an object, got %s", tly_json_type_name(o));
     if (cJSON_GetObjectItemCaseSensitive(o, "event") != NULL)
         return parse_behaviour(o, at, c, err);
     if (cJSON_GetObjectItemCaseSensitive(o, "path") == NULL)
-        return bad(err, at,
-                   "expected an attribute condition {path, op, value} or a behaviour "
-                   "condition {event, measure, op, value, ...}");
+        return tly_def_error(err, at,
+                             "expected an attribute condition {path, op, value} or a behaviour "
+                             "condition {event, measure, op, value, ...}");
     c->kind = TLY_SEGCOND_ATTRIBUTE;
     return tly_where_parse(o, at, &c->attr, err);
 }
@@ -213,61 +188,62 @@ static int parse_root(const cJSON *root, struct tly_segment *s, struct tly_error
 {
     static const char *const fields[] = {"id", "name", "type", "match", "conditions", NULL};
     if (!cJSON_IsObject(root))
-        return bad(err, "", "expected a JSON object, got %s", tly_json_type_name(root));
+        return tly_def_error(err, "", "expected a JSON object, got %s", tly_json_type_name(root));
     int rc = check_members(root, "", fields, err);
     if (rc != 0)
         return rc;
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "id");
     if (v == NULL)
-        return bad(err, "id", "required");
+        return tly_def_error(err, "id", "required");
     if (!cJSON_IsString(v) || !is_id(v->valuestring))
-        return bad(err, "id", "expected 1 to %d of a-z, 0-9, _ and -", TLY_CAMPAIGN_ID_MAX);
+        return tly_def_error(err, "id", "expected 1 to %d of a-z, 0-9, _ and -",
+                             TLY_CAMPAIGN_ID_MAX);
     if ((s->id = strdup(v->valuestring)) == NULL)
         return TLY_ENOMEM;
     v = cJSON_GetObjectItemCaseSensitive(root, "name");
     if (v != NULL && (!cJSON_IsString(v) || strlen(v->valuestring) > NAME_MAX_BYTES))
-        return bad(err, "name", "expected a string of at most %d bytes", NAME_MAX_BYTES);
+        return tly_def_error(err, "name", "expected a string of at most %d bytes", NAME_MAX_BYTES);
     if ((s->name = strdup(v != NULL ? v->valuestring : s->id)) == NULL)
         return TLY_ENOMEM;
     v = cJSON_GetObjectItemCaseSensitive(root, "type");
     if (v == NULL)
-        return bad(err, "type", "required");
+        return tly_def_error(err, "type", "required");
     if (cJSON_IsString(v) && strcmp(v->valuestring, "static") == 0)
         s->kind = TLY_SEGMENT_STATIC;
     else if (cJSON_IsString(v) && strcmp(v->valuestring, "event") == 0)
         s->kind = TLY_SEGMENT_EVENT;
     else
-        return bad(err, "type", "expected \"static\" or \"event\"");
+        return tly_def_error(err, "type", "expected \"static\" or \"event\"");
     v = cJSON_GetObjectItemCaseSensitive(root, "match");
     if (v != NULL) {
         if (s->kind == TLY_SEGMENT_STATIC)
-            return bad(err, "match", "only for type event");
+            return tly_def_error(err, "match", "only for type event");
         if (cJSON_IsString(v) && strcmp(v->valuestring, "any") == 0)
             s->match_any = 1;
         else if (!cJSON_IsString(v) || strcmp(v->valuestring, "all") != 0)
-            return bad(err, "match", "expected \"all\" or \"any\"");
+            return tly_def_error(err, "match", "expected \"all\" or \"any\"");
     }
     v = cJSON_GetObjectItemCaseSensitive(root, "conditions");
     if (s->kind == TLY_SEGMENT_STATIC) {
         if (v != NULL)
-            return bad(err, "conditions", "only for type event");
+            return tly_def_error(err, "conditions", "only for type event");
         return 0;
     }
     if (v == NULL)
-        return bad(err, "conditions", "required for type event");
+        return tly_def_error(err, "conditions", "required for type event");
     if (!cJSON_IsArray(v))
-        return bad(err, "conditions", "expected an array, got %s", tly_json_type_name(v));
+        return tly_def_error(err, "conditions", "expected an array, got %s", tly_json_type_name(v));
     int n = cJSON_GetArraySize(v);
     if (n < 1 || n > TLY_SEGMENT_CONDITIONS)
-        return bad(err, "conditions", "expected 1 to %d conditions, got %d", TLY_SEGMENT_CONDITIONS,
-                   n);
+        return tly_def_error(err, "conditions", "expected 1 to %d conditions, got %d",
+                             TLY_SEGMENT_CONDITIONS, n);
     if ((s->cond = calloc((size_t)n, sizeof *s->cond)) == NULL)
         return TLY_ENOMEM;
     const cJSON *c;
     cJSON_ArrayForEach(c, v)
     {
-        char f[FIELD_SIZE];
-        fmt_field(f, "conditions[%d]", s->ncond);
+        char f[TLY_DEF_FIELD_SIZE];
+        tly_def_field(f, "conditions[%d]", s->ncond);
         if ((rc = parse_condition(c, f, &s->cond[s->ncond++], err)) != 0)
             return rc;
     }
@@ -277,20 +253,16 @@ static int parse_root(const cJSON *root, struct tly_segment *s, struct tly_error
 int tly_segment_parse(const char *json, size_t len, struct tly_segment **out, struct tly_error *err)
 {
     *out = NULL;
-    if (len > TLY_SEGMENT_JSON_MAX)
-        return tly_error_set(err, TLY_ETOOBIG, "", "a definition is at most %d bytes, got %zu",
-                             TLY_SEGMENT_JSON_MAX, len);
-    if (!tly_utf8_valid(json, len))
-        return bad(err, "", "the definition is not valid UTF-8");
-    cJSON *root = tly_json_parse(json, len, err);
-    if (root == NULL)
-        return TLY_EINVAL;
+    cJSON *root;
+    int rc = tly_def_parse_json(json, len, TLY_SEGMENT_JSON_MAX, &root, err);
+    if (rc != 0)
+        return rc;
     struct tly_segment *s = calloc(1, sizeof *s);
     if (s == NULL) {
         cJSON_Delete(root);
         return TLY_ENOMEM;
     }
-    int rc = parse_root(root, s, err);
+    rc = parse_root(root, s, err);
     cJSON_Delete(root);
     if (rc != 0) {
         tly_segment_free(s);
