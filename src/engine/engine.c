@@ -24,16 +24,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The key of distinct values' 64-bit keys (stored: never change it). */
 static const uint8_t hash_key[16] = "tally-engine-key";
 
 static uint64_t str_hash(const char *s)
 {
-    return tly_siphash24(hash_key, s, strlen(s));
+    return tly_cache_str_hash(s);
 }
 
 static uint64_t name_hash(uint32_t tenant, const char *name)
 {
-    uint64_t h = eng_key_hash(str_hash(name), (int64_t)tenant + 1);
+    uint64_t h = tly_cache_key_hash(str_hash(name), (int64_t)tenant + 1);
     return h ? h : 1;
 }
 
@@ -256,7 +257,7 @@ void tly_engine_close(struct tly_engine *e)
 {
     if (e == NULL)
         return;
-    eng_cache_free(&e->cache);
+    tly_cache_free(&e->cache);
     names_free(e);
     for (size_t i = 0; i < e->ncamps; i++)
         campaign_free(e->camps[i]);
@@ -404,10 +405,10 @@ static int apply(struct tly_engine *e, struct eng_campaign *camp, uint32_t mask,
     const struct tly_campaign *c = camp->def;
     e->pending.matches++;
     struct eng_entry *en;
-    int rc = entry_get(e, camp, eng_key_hash(user_hash, camp->uid), ev->user_id, &en);
+    int rc = entry_get(e, camp, tly_cache_key_hash(user_hash, camp->uid), ev->user_id, &en);
     if (rc != 0)
         return rc;
-    en->ref = 1;
+    en->ce.ref = 1;
     rc = enrolled(e, en, ev->received_at);
     if (rc <= 0)
         return rc;
@@ -503,14 +504,14 @@ static int merge_one(struct tly_engine *e, struct eng_campaign *camp, const stru
 {
     const struct tly_campaign *c = camp->def;
     struct eng_entry *from, *to;
-    int rc = entry_get(e, camp, eng_key_hash(from_hash, camp->uid), ev->previous_id, &from);
+    int rc = entry_get(e, camp, tly_cache_key_hash(from_hash, camp->uid), ev->previous_id, &from);
     if (rc != 0 || from->prog.nwin == 0)
         return rc;
     /* Entries are separate allocations: `from` stays valid. */
-    if ((rc = entry_get(e, camp, eng_key_hash(to_hash, camp->uid), ev->user_id, &to)) != 0 ||
+    if ((rc = entry_get(e, camp, tly_cache_key_hash(to_hash, camp->uid), ev->user_id, &to)) != 0 ||
         (rc = eng_cache_touch(&e->cache, from)) != 0 || (rc = eng_cache_touch(&e->cache, to)) != 0)
         return rc;
-    from->ref = to->ref = 1;
+    from->ce.ref = to->ce.ref = 1;
     struct tly_progress *fp = &from->prog, *tp = &to->prog;
     for (uint32_t k = 0; k < fp->nwin; k++) {
         const struct tly_window_state *fw = &fp->win[k];
@@ -588,7 +589,7 @@ int tly_engine_flush(struct tly_engine *e)
     if (e->cache.ndirty > 1)
         qsort(e->cache.dirty, e->cache.ndirty, sizeof *e->cache.dirty, by_row_key);
     for (size_t k = 0; k < e->cache.ndirty; k++) {
-        const struct eng_entry *en = e->cache.dirty[k];
+        const struct eng_entry *en = (const struct eng_entry *)e->cache.dirty[k];
         const struct eng_campaign *c = en->camp;
         tly_buf_reset(&e->scratch);
         if (tly_progress_encode(&en->prog, &e->scratch) != 0)
@@ -621,7 +622,7 @@ static void publish_gauges(struct tly_engine *e)
 
 void tly_engine_committed(struct tly_engine *e)
 {
-    eng_cache_committed(&e->cache);
+    tly_cache_committed(&e->cache);
     tly_counter_add(&e->n_evaluated, e->pending.evaluated);
     tly_counter_add(&e->n_matches, e->pending.matches);
     tly_counter_add(&e->n_completions, e->pending.completions);
@@ -632,7 +633,7 @@ void tly_engine_committed(struct tly_engine *e)
 
 void tly_engine_drop(struct tly_engine *e)
 {
-    eng_cache_rolled_back(&e->cache);
+    tly_cache_rolled_back(&e->cache);
     memset(&e->pending, 0, sizeof e->pending);
     publish_gauges(e);
 }

@@ -11,6 +11,7 @@
 #include "engine/campaign.h"
 #include "engine/engine.h"
 #include "engine/progress.h"
+#include "engine/state_cache.h"
 #include "store/progress.h"
 
 #include <stdatomic.h>
@@ -46,24 +47,12 @@ struct eng_name {
 
 /* A cached progress of (campaign, user). */
 struct eng_entry {
-    uint64_t hash;
+    struct tly_cache_entry ce; /* first: the cache's view */
     struct eng_campaign *camp;
     int64_t accepted_at; /* INT64_MAX: not accepted (accept campaigns) */
     uint32_t accept_gen; /* engine's accept_gen when accepted_at was read */
-    uint8_t dirty;       /* changed in the open transaction */
-    uint8_t ref;         /* used since the clock hand passed */
-    size_t bytes;        /* accounted in the cache's total */
     struct tly_progress prog;
     char user[];
-};
-
-struct eng_cache {
-    struct eng_entry **slots;
-    size_t mask, count;
-    size_t bytes, max_bytes;
-    size_t hand;
-    struct eng_entry **dirty; /* changed in the open transaction */
-    size_t ndirty, cdirty;
 };
 
 struct eng_counts {
@@ -79,7 +68,7 @@ struct tly_engine {
     size_t ncamps;
     struct eng_name *names;
     size_t names_mask, nnames;
-    struct eng_cache cache;
+    struct tly_cache cache;
     uint32_t accept_gen;
     struct tly_buf scratch, key;
     struct eng_counts pending; /* of the open transaction */
@@ -88,29 +77,22 @@ struct tly_engine {
     _Atomic uint64_t g_entries, g_bytes, g_campaigns;
 };
 
-/* cache.c */
-int eng_cache_init(struct eng_cache *c, size_t max_bytes);
-void eng_cache_free(struct eng_cache *c);
+/* cache.c: the engine's entries in its tly_cache. */
+int eng_cache_init(struct tly_cache *c, size_t max_bytes);
 /* The entry of (camp, user) whose key hash is `hash`, or NULL. */
-struct eng_entry *eng_cache_find(const struct eng_cache *c, uint64_t hash,
+struct eng_entry *eng_cache_find(const struct tly_cache *c, uint64_t hash,
                                  const struct eng_campaign *camp, const char *user);
 /* A new clean entry, added to the cache, holding `prog` (taken: the
  * caller's copy is left empty) or an empty progress when NULL; NULL when
  * out of memory. */
-struct eng_entry *eng_cache_add(struct eng_cache *c, uint64_t hash, struct eng_campaign *camp,
+struct eng_entry *eng_cache_add(struct tly_cache *c, uint64_t hash, struct eng_campaign *camp,
                                 const char *user, struct tly_progress *prog);
-void eng_cache_remove(struct eng_cache *c, struct eng_entry *en);
 /* Marks an entry changed in the open transaction. 0 or TLY_ENOMEM. */
-int eng_cache_touch(struct eng_cache *c, struct eng_entry *en);
-/* Removes every entry of `camp` (NULL: every entry); sets maybe_stored. */
-void eng_cache_forget(struct eng_cache *c, struct eng_campaign *camp);
-/* After COMMIT: dirty entries become clean, sizes are re-counted, and
- * clean entries are evicted until the cache is under its bound. */
-void eng_cache_committed(struct eng_cache *c);
-/* After ROLLBACK: dirty entries are removed. */
-void eng_cache_rolled_back(struct eng_cache *c);
-/* The key hash of (campaign uid, user) from the user's hash. */
-uint64_t eng_key_hash(uint64_t user_hash, int64_t uid);
+int eng_cache_touch(struct tly_cache *c, struct eng_entry *en);
+/* Removes every entry of `camp` (NULL: every entry); sets maybe_stored.
+ * (Removing an entry sets its campaign's maybe_stored: the store may now
+ * hold a row the cache lacks.) */
+void eng_cache_forget(struct tly_cache *c, struct eng_campaign *camp);
 
 /* reward.c: issues the reward of completion `n` of the entry's user. */
 int eng_reward_issue(struct tly_engine *e, struct eng_entry *en, const struct tly_event *ev,

@@ -3,6 +3,7 @@
  * progress.h).
  */
 #include "engine/progress.h"
+#include "core/varint.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -163,100 +164,35 @@ double tly_progress_value(const struct tly_campaign *c, const struct tly_progres
 
 /* ---- encoding ---- */
 
-static int put_varint(struct tly_buf *b, uint64_t v)
-{
-    uint8_t tmp[10];
-    int n = 0;
-    do {
-        uint8_t byte = v & 0x7f;
-        v >>= 7;
-        tmp[n++] = byte | (v ? 0x80 : 0);
-    } while (v);
-    return tly_buf_append(b, tmp, (size_t)n);
-}
-
-static uint64_t zigzag(int64_t v)
-{
-    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-}
-
-static int64_t unzigzag(uint64_t v)
-{
-    return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
-}
-
 int tly_progress_encode(const struct tly_progress *p, struct tly_buf *b)
 {
     uint8_t head[2] = {PROGRESS_VERSION, 0};
     int rc = tly_buf_append(b, head, 1);
-    rc |= put_varint(b, p->completions);
+    rc |= tly_varint_put(b, p->completions);
     head[1] = p->seen ? 1 : 0;
     rc |= tly_buf_append(b, &head[1], 1);
-    rc |= put_varint(b, (uint64_t)p->nact);
-    rc |= put_varint(b, p->nwin);
+    rc |= tly_varint_put(b, (uint64_t)p->nact);
+    rc |= tly_varint_put(b, p->nwin);
     for (uint32_t i = 0; i < p->nwin && rc == 0; i++) {
         const struct tly_window_state *w = &p->win[i];
         uint8_t done = w->completed ? 1 : 0;
-        rc |= put_varint(b, zigzag(w->period));
+        rc |= tly_varint_put(b, tly_zigzag(w->period));
         rc |= tly_buf_append(b, &done, 1);
         for (int a = 0; a < p->nact && rc == 0; a++) {
             const struct tly_act_value *v = &w->act[a];
             rc |= tly_buf_append(b, &v->num, sizeof v->num); /* IEEE-754, host order (LE) */
-            rc |= put_varint(b, v->nset);
+            rc |= tly_varint_put(b, v->nset);
             for (uint32_t k = 0; k < v->nset; k++)
-                rc |= k == 0 ? put_varint(b, zigzag(v->set[0]))
-                             : put_varint(b, (uint64_t)v->set[k] - (uint64_t)v->set[k - 1]);
+                rc |= k == 0 ? tly_varint_put(b, tly_zigzag(v->set[0]))
+                             : tly_varint_put(b, (uint64_t)v->set[k] - (uint64_t)v->set[k - 1]);
         }
     }
     return rc ? TLY_ENOMEM : 0;
 }
 
-struct reader {
-    const uint8_t *p, *end;
-    int bad;
-};
-
-static uint64_t get_varint(struct reader *r)
+static int decode_set(struct tly_reader *r, struct tly_act_value *v)
 {
-    uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-        if (r->p >= r->end) {
-            r->bad = 1;
-            return 0;
-        }
-        uint8_t byte = *r->p++;
-        v |= (uint64_t)(byte & 0x7f) << shift;
-        if (!(byte & 0x80))
-            return v;
-    }
-    r->bad = 1;
-    return 0;
-}
-
-static uint8_t get_byte(struct reader *r)
-{
-    if (r->p >= r->end) {
-        r->bad = 1;
-        return 0;
-    }
-    return *r->p++;
-}
-
-static double get_f64(struct reader *r)
-{
-    double d = 0;
-    if (r->end - r->p < (long)sizeof d) {
-        r->bad = 1;
-        return 0;
-    }
-    memcpy(&d, r->p, sizeof d);
-    r->p += sizeof d;
-    return d;
-}
-
-static int decode_set(struct reader *r, struct tly_act_value *v)
-{
-    uint64_t n = get_varint(r);
+    uint64_t n = tly_reader_varint(r);
     if (r->bad || n > (uint64_t)(r->end - r->p))
         return r->bad = 1, TLY_ECORRUPT; /* each element takes a byte at least */
     if (n == 0)
@@ -264,9 +200,9 @@ static int decode_set(struct reader *r, struct tly_act_value *v)
     int64_t *s = malloc(n * sizeof *s);
     if (s == NULL)
         return TLY_ENOMEM;
-    s[0] = unzigzag(get_varint(r));
+    s[0] = tly_unzigzag(tly_reader_varint(r));
     for (uint64_t k = 1; k < n; k++) {
-        uint64_t gap = get_varint(r);
+        uint64_t gap = tly_reader_varint(r);
         /* Sets are strictly increasing: no repeats, no step past INT64_MAX. */
         if (gap == 0 || gap > (uint64_t)INT64_MAX - (uint64_t)s[k - 1])
             r->bad = 1;
@@ -286,22 +222,23 @@ int tly_progress_decode(const void *data, size_t len, int nact, struct tly_progr
     tly_progress_init(p, nact);
     if (len == 0)
         return 0; /* no state yet */
-    struct reader r = {data, (const uint8_t *)data + len, 0};
+    struct tly_reader r;
+    tly_reader_init(&r, data, len);
     int rc = 0;
-    if (get_byte(&r) != PROGRESS_VERSION)
+    if (tly_reader_byte(&r) != PROGRESS_VERSION)
         return TLY_ECORRUPT;
-    uint64_t completions = get_varint(&r);
+    uint64_t completions = tly_reader_varint(&r);
     p->completions = (uint32_t)completions;
-    p->seen = get_byte(&r) != 0;
-    uint64_t stored = get_varint(&r);
-    uint64_t nwin = get_varint(&r);
+    p->seen = tly_reader_byte(&r) != 0;
+    uint64_t stored = tly_reader_varint(&r);
+    uint64_t nwin = tly_reader_varint(&r);
     if (r.bad || completions > UINT32_MAX || stored > TLY_CAMPAIGN_ACTIVITIES ||
         nwin > (uint64_t)(r.end - r.p))
         return TLY_ECORRUPT;
     int64_t last = 0;
     for (uint64_t i = 0; i < nwin && rc == 0 && !r.bad; i++) {
-        int64_t period = unzigzag(get_varint(&r));
-        int completed = get_byte(&r) != 0;
+        int64_t period = tly_unzigzag(tly_reader_varint(&r));
+        int completed = tly_reader_byte(&r) != 0;
         if (r.bad || (i > 0 && period <= last)) {
             rc = TLY_ECORRUPT;
             break;
@@ -315,7 +252,7 @@ int tly_progress_decode(const void *data, size_t len, int nact, struct tly_progr
         w->completed = completed;
         for (uint64_t a = 0; a < stored && rc == 0; a++) {
             struct tly_act_value *v = (int)a < nact ? &w->act[a] : NULL;
-            double num = get_f64(&r);
+            double num = tly_reader_f64(&r);
             if (v != NULL)
                 v->num = num;
             rc = decode_set(&r, v);
