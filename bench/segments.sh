@@ -14,7 +14,7 @@
 # conditions and match all/any), and times `tallyd pipeline run` on it.
 # Measured: events/s from the run's own JSON (its catch-up loop); the wall
 # time of the whole command is shown too, and what the run left in
-# state.db (members, segment_entered outbox entries, counted events).
+# state.db (members, segment_entered outbox entries, users with state).
 # Checks per run: failed == 0 and processed + duplicates == N (an invalid
 # run makes the script exit 1). Prints the median events/s of each K and
 # the ratio of 100 to 0. Target (reported, not asserted): with 100 event
@@ -78,7 +78,8 @@ trap 'exit 143' TERM
 
 jfield() { python3 -c 'import json, sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
 
-# What the run left: members, segment_entered outbox entries, counted events.
+# What the run left: members, segment_entered outbox entries, users with
+# segment state (segment_users rows).
 left() {
   python3 - "$1/state.db" <<'PY'
 import sqlite3, sys
@@ -86,7 +87,7 @@ db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
 q = lambda s: db.execute(s).fetchone()[0]
 print(q("SELECT count(*) FROM segment_members"),
       q("SELECT count(*) FROM outbox WHERE kind = 'segment_entered'"),
-      q("SELECT count(*) FROM segment_events"))
+      q("SELECT count(*) FROM segment_users"))
 PY
 }
 
@@ -157,7 +158,7 @@ print(str(j["ok"]).lower(), *(j[k] for k in ("processed", "duplicates", "failed"
     ) || die "cannot parse the run's JSON: $run_json"
     read -r members entered counted < <(left "$data") || die "cannot read state.db"
     echo "  $run_json"
-    echo "  left: $members members, $entered segment_entered entries, $counted counted events"
+    echo "  left: $members members, $entered segment_entered entries, $counted users with state"
     [[ $ok == true ]] || problems+=("$k segments: ok=$ok")
     ((failed == 0)) || problems+=("$k segments: failed = $failed, expected 0")
     ((processed + duplicates == N)) ||
@@ -174,7 +175,7 @@ echo
 echo "== tally segments: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)," \
   "$(date -u +%FT%TZ), $N events, $USERS users, $ROUNDS round(s) =="
 printf '%-10s %12s %10s %10s  %-28s %s\n' "segments" "events/s" "wall (s)" "vs 0" \
-  "members / entered / counted" "events/s of each round"
+  "members / entered / users" "events/s of each round"
 declare -A MED
 for k in $SETS; do
   # shellcheck disable=SC2086 # word splitting wanted: the rounds' figures

@@ -1,24 +1,25 @@
 /*
  * The segment evaluator (see segment_eval.h).
  *
- * Loaded event segments are kept sorted by (tenant, id); behaviour
- * conditions are indexed in `refs`, sorted by (tenant, event name), so an
- * event finds the conditions naming it by binary search and touches no
- * other segment. Statements are prepared once on the pipeline connection.
+ * Loaded event segments are kept sorted by uid; behaviour conditions are
+ * indexed in `refs`, sorted by (tenant, event name), so an event finds the
+ * conditions naming it by binary search and touches no other segment.
+ * Statements are prepared once on the pipeline connection.
  *
- * Membership of event segments is cached: (segment, user) → entered_at or
- * "not a member", and the recheck_at last written for the pair, so judging
- * a user again asks the store only for the counted events. The cache is
- * written through (every change goes to the store in the open transaction
- * as before), so it always equals the store as this connection sees it,
- * except after a ROLLBACK: a rollback hook on the connection marks it stale
- * and it is emptied before its next use. It is emptied too on reload
- * (definitions or members may have changed elsewhere) and when it holds
- * MEM_MAX pairs. Static segments are not cached.
+ * The cache's entries are per (tenant, user) and name segments by uid, not
+ * by pointer, so they outlive reloads: a segment deleted meanwhile is
+ * simply no longer found (its state is left out at the next write), and
+ * one whose rules changed has a new generation (its counts are forgotten
+ * at the next use). Memberships of event segments are the evaluator's
+ * alone to change, so the copy in an entry stays true. While the store
+ * holds no state at all and no entry has left the cache (`maybe_stored`
+ * 0), a miss needs no lookup.
  */
 #include "engine/segment_eval.h"
 #include "core/timeparse.h"
 #include "engine/segment.h"
+#include "engine/segment_state.h"
+#include "engine/state_cache.h"
 #include "store/segments.h"
 
 #include <inttypes.h>
@@ -27,52 +28,49 @@
 #include <string.h>
 
 enum {
-    S_INSERT_EVENT,
-    S_MEASURE,
-    S_COUNT_EVENTS,
+    S_LOAD,
+    S_MEMBERS,
+    S_PUT,
     S_MEMBER,
     S_ENTER,
     S_EXIT,
-    S_CHANGES,
-    S_RECHECK,
     S_OUTBOX,
     S_ATTRS,
     S_DUE,
+    S_ANY,
     S_COUNT
 };
 
 static const char *const sql[S_COUNT] = {
-    [S_INSERT_EVENT] = "INSERT INTO segment_events (tenant_id, segment_id, cond, user_id, ts, "
-                       "value) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    [S_MEASURE] = "SELECT count(*), total(value), min(ts) FROM segment_events WHERE tenant_id = "
-                  "?1 AND segment_id = ?2 AND user_id = ?3 AND cond = ?4 AND ts >= ?5",
-    [S_COUNT_EVENTS] = "SELECT count(*), 0, min(ts) FROM segment_events WHERE tenant_id = ?1 AND "
-                       "segment_id = ?2 AND user_id = ?3 AND cond = ?4 AND ts >= ?5",
+    [S_LOAD] = "SELECT state FROM segment_users WHERE tenant_id = ?1 AND user_id = ?2",
+    [S_MEMBERS] = "SELECT segment_id, entered_at FROM segment_members WHERE tenant_id = ?1 AND "
+                  "user_id = ?2",
+    [S_PUT] = "INSERT INTO segment_users (tenant_id, user_id, state, recheck_at) VALUES (?1, ?2, "
+              "?3, ?4) ON CONFLICT DO UPDATE SET state = excluded.state, recheck_at = "
+              "excluded.recheck_at",
     [S_MEMBER] = "SELECT entered_at FROM segment_members WHERE tenant_id = ?1 AND segment_id = "
                  "?2 AND user_id = ?3",
     [S_ENTER] = "INSERT OR IGNORE INTO segment_members (tenant_id, segment_id, user_id, "
                 "entered_at) VALUES (?1, ?2, ?3, ?4)",
     [S_EXIT] = "DELETE FROM segment_members WHERE tenant_id = ?1 AND segment_id = ?2 AND "
                "user_id = ?3",
-    [S_CHANGES] = "INSERT INTO segment_state (tenant_id, segment_id, user_id, changes) VALUES "
-                  "(?1, ?2, ?3, 1) ON CONFLICT DO UPDATE SET changes = changes + 1 "
-                  "RETURNING changes",
-    [S_RECHECK] = "INSERT INTO segment_state (tenant_id, segment_id, user_id, recheck_at) "
-                  "VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO UPDATE SET recheck_at = ?4",
     [S_OUTBOX] = "INSERT OR IGNORE INTO outbox (tenant_id, kind, dedupe_key, payload, "
                  "created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
     [S_ATTRS] = "SELECT attributes FROM users WHERE tenant_id = ?1 AND user_id = ?2",
-    [S_DUE] = "SELECT tenant_id, segment_id, user_id FROM segment_state WHERE recheck_at <= ?1 "
+    [S_DUE] = "SELECT tenant_id, user_id FROM segment_users WHERE recheck_at <= ?1 "
               "ORDER BY recheck_at LIMIT ?2",
+    /* Every member of an event segment has a row: its change was written. */
+    [S_ANY] = "SELECT EXISTS (SELECT 1 FROM segment_users)",
 };
 
 struct seg {
     uint32_t tenant;
     char *id;
     int64_t uid;
-    char *text;
+    uint32_t gen;
     struct tly_segment *def;
     int has_attr;
+    int64_t window_min; /* the shortest rolling window (0: none) */
 };
 
 struct ref {
@@ -82,33 +80,24 @@ struct ref {
     int cond;
 };
 
-#define MEM_MAX         (1u << 20) /* cached (segment, user) pairs */
-#define MEM_MIN_SLOTS   1024
-#define RECHECK_UNKNOWN INT64_MIN /* not yet written by this connection */
-#define RECHECK_NONE    INT64_MAX /* recheck_at NULL */
-
-/* A cached pair (owned by the cache; `g` borrowed from the loaded segments,
- * which outlive it: reloading empties the cache). */
-struct mem {
-    const struct seg *g;
-    uint64_t hash;
-    int member;
-    int64_t entered_at; /* when a member */
-    int64_t recheck;    /* RECHECK_UNKNOWN, RECHECK_NONE or the time */
+/* A cached user: their state in every event segment of the tenant, and
+ * their attributes as last read (valid while attrs_gen is the evaluator's:
+ * see attributes()). */
+struct uentry {
+    struct tly_cache_entry ce; /* first: the cache's view */
+    uint32_t tenant;
+    uint32_t attrs_gen; /* 0: not read */
+    cJSON *attrs;       /* NULL: none */
+    size_t attrs_bytes;
+    struct tly_userseg us;
     char user[];
-};
-
-struct mem_cache {
-    struct mem **slots; /* open addressing, linear probing, no removal */
-    size_t mask, count;
-    int stale; /* set by the rollback hook */
 };
 
 struct tly_segments {
     sqlite3 *db;
     const struct tly_logger *lg;
     sqlite3_stmt *st[S_COUNT];
-    struct seg **segs;
+    struct seg **segs; /* sorted by uid */
     size_t nsegs;
     struct ref *refs;
     size_t nrefs;
@@ -116,118 +105,38 @@ struct tly_segments {
     struct seg **touched; /* of the event being applied */
     size_t ntouched, ctouched;
     struct tly_buf buf;
-    struct mem_cache mem;
+    struct tly_cache cache;
+    int maybe_stored;   /* the store may hold state the cache lacks */
+    int removed;        /* a segment went: leave its state out when writing */
+    uint32_t attrs_gen; /* moves on when cached attributes may be stale */
     struct tly_segments_stats stats;
 };
 
-static void mem_empty(struct mem_cache *c)
+/* ---- the cache's entries ---- */
+
+static size_t entry_bytes(const struct tly_cache_entry *ce)
 {
-    if (c->slots != NULL)
-        for (size_t i = 0; i <= c->mask; i++) {
-            free(c->slots[i]);
-            c->slots[i] = NULL;
-        }
-    c->count = 0;
-    c->stale = 0;
+    const struct uentry *en = (const struct uentry *)ce;
+    return sizeof *en + strlen(en->user) + 1 + tly_userseg_bytes(&en->us) + en->attrs_bytes +
+           2 * sizeof(void *);
 }
 
-static void mem_free(struct mem_cache *c)
+static void entry_release(struct tly_cache_entry *ce, void *arg)
 {
-    mem_empty(c);
-    free(c->slots);
-    c->slots = NULL;
-    c->mask = 0;
+    struct uentry *en = (struct uentry *)ce;
+    ((struct tly_segments *)arg)->maybe_stored = 1;
+    cJSON_Delete(en->attrs);
+    tly_userseg_free(&en->us);
+    free(en);
 }
 
-static uint64_t mem_hash(const struct seg *g, const char *user)
-{
-    uint64_t h = 0xcbf29ce484222325ull ^ ((uint64_t)g->uid * 0x9e3779b97f4a7c15ull);
-    for (const unsigned char *p = (const unsigned char *)user; *p; p++)
-        h = (h ^ *p) * 0x100000001b3ull;
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    return h ^ (h >> 33);
-}
-
-static int mem_grow(struct mem_cache *c)
-{
-    size_t n = c->slots == NULL ? MEM_MIN_SLOTS : (c->mask + 1) * 2;
-    struct mem **slots = calloc(n, sizeof *slots);
-    if (slots == NULL)
-        return TLY_ENOMEM;
-    if (c->slots != NULL)
-        for (size_t i = 0; i <= c->mask; i++) {
-            struct mem *m = c->slots[i];
-            if (m == NULL)
-                continue;
-            size_t j = m->hash & (n - 1);
-            while (slots[j] != NULL)
-                j = (j + 1) & (n - 1);
-            slots[j] = m;
-        }
-    free(c->slots);
-    c->slots = slots;
-    c->mask = n - 1;
-    return 0;
-}
-
-static void on_rollback(void *arg)
-{
-    ((struct mem_cache *)arg)->stale = 1;
-}
-
-/* Is `user` a member of event segment `g`? 1 or 0 with *out the cached
- * pair (valid until the next call), loaded from the store on a miss; or
- * a store error. */
-static int mem_get(struct tly_segments *s, const struct seg *g, const char *user, struct mem **out)
-{
-    struct mem_cache *c = &s->mem;
-    if (c->stale || c->count >= MEM_MAX)
-        mem_empty(c);
-    if ((c->count + 1) * 2 > (c->slots == NULL ? 0 : c->mask + 1)) {
-        int rc = mem_grow(c);
-        if (rc != 0)
-            return rc;
-    }
-    uint64_t h = mem_hash(g, user);
-    size_t i = h & c->mask;
-    for (struct mem *m; (m = c->slots[i]) != NULL; i = (i + 1) & c->mask)
-        if (m->hash == h && m->g == g && strcmp(m->user, user) == 0) {
-            *out = m;
-            return m->member;
-        }
-    sqlite3_stmt *st = s->st[S_MEMBER];
-    sqlite3_reset(st);
-    sqlite3_bind_int64(st, 1, g->tenant);
-    sqlite3_bind_text(st, 2, g->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, user, -1, SQLITE_STATIC);
-    int step = sqlite3_step(st);
-    int64_t entered_at = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_reset(st);
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
-        return TLY_EIO;
-    size_t len = strlen(user);
-    struct mem *m = malloc(sizeof *m + len + 1);
-    if (m == NULL)
-        return TLY_ENOMEM;
-    m->g = g;
-    m->hash = h;
-    m->member = step == SQLITE_ROW;
-    m->entered_at = entered_at;
-    m->recheck = RECHECK_UNKNOWN;
-    memcpy(m->user, user, len + 1);
-    c->slots[i] = m;
-    c->count++;
-    *out = m;
-    return m->member;
-}
+/* ---- definitions ---- */
 
 static void seg_free(struct seg *g)
 {
     if (g == NULL)
         return;
     free(g->id);
-    free(g->text);
     tly_segment_free(g->def);
     free(g);
 }
@@ -266,18 +175,17 @@ static int on_row(void *arg, const struct tly_segment_row *row)
                      err.msg);
         return 0;
     }
-    struct seg *g = calloc(1, sizeof *g);
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 16;
         struct seg **p = realloc(l->segs, cap * sizeof *p);
         if (p == NULL) {
-            free(g);
             tly_segment_free(def);
             return TLY_ENOMEM;
         }
         l->segs = p;
         l->cap = cap;
     }
+    struct seg *g = calloc(1, sizeof *g);
     if (g == NULL || (g->id = strdup(row->id)) == NULL) {
         free(g);
         tly_segment_free(def);
@@ -285,9 +193,14 @@ static int on_row(void *arg, const struct tly_segment_row *row)
     }
     g->tenant = row->tenant;
     g->uid = row->uid;
+    g->gen = row->gen;
     g->def = def;
-    for (int i = 0; i < def->ncond; i++)
-        g->has_attr |= def->cond[i].kind == TLY_SEGCOND_ATTRIBUTE;
+    for (int i = 0; i < def->ncond; i++) {
+        const struct tly_segcond *c = &def->cond[i];
+        g->has_attr |= c->kind == TLY_SEGCOND_ATTRIBUTE;
+        if (c->within_ms > 0 && (g->window_min == 0 || c->within_ms < g->window_min))
+            g->window_min = c->within_ms;
+    }
     l->segs[l->n++] = g;
     return 0;
 }
@@ -298,6 +211,12 @@ static int ref_cmp(const void *a, const void *b)
     if (x->tenant != y->tenant)
         return x->tenant < y->tenant ? -1 : 1;
     return strcmp(x->event, y->event);
+}
+
+static int seg_by_uid(const void *a, const void *b)
+{
+    int64_t x = (*(struct seg *const *)a)->uid, y = (*(struct seg *const *)b)->uid;
+    return x < y ? -1 : x > y;
 }
 
 int tly_segments_reload(struct tly_segments *s)
@@ -325,7 +244,10 @@ int tly_segments_reload(struct tly_segments *s)
     }
     s->touched = touched;
     s->ctouched = l.n + 1;
-    mem_empty(&s->mem); /* it points at the segments unloaded now */
+    if (l.n > 1)
+        qsort(l.segs, l.n, sizeof *l.segs, seg_by_uid);
+    for (size_t i = 0; i < s->nsegs && !s->removed; i++)
+        s->removed = bsearch(&s->segs[i], l.segs, l.n, sizeof *l.segs, seg_by_uid) == NULL;
     unload(s);
     s->segs = l.segs;
     s->nsegs = l.n;
@@ -341,69 +263,45 @@ int tly_segments_reload(struct tly_segments *s)
     if (s->nrefs > 1)
         qsort(s->refs, s->nrefs, sizeof *s->refs, ref_cmp);
     s->stats.segments = s->nsegs;
+    s->attrs_gen++; /* attributes may have changed elsewhere too */
+    s->attrs_gen += s->attrs_gen == 0;
     return 0;
 }
 
-int tly_segments_open(struct tly_segments **out, sqlite3 *db, const struct tly_logger *lg)
+static struct seg *find_uid(const struct tly_segments *s, int64_t uid)
 {
-    struct tly_segments *s = calloc(1, sizeof *s);
-    if (s == NULL)
-        return TLY_ENOMEM;
-    s->db = db;
-    s->lg = lg;
-    tly_buf_init(&s->buf, 0);
-    int rc = 0;
-    for (int i = 0; i < S_COUNT && rc == 0; i++)
-        if (sqlite3_prepare_v3(db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) !=
-            SQLITE_OK)
-            rc = TLY_EIO;
-    if (rc == 0)
-        rc = tly_segments_reload(s);
-    if (rc != 0) {
-        tly_segments_close(s);
-        return rc;
+    size_t lo = 0, hi = s->nsegs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->segs[mid]->uid < uid)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    sqlite3_rollback_hook(db, on_rollback, &s->mem);
-    *out = s;
-    return 0;
+    return lo < s->nsegs && s->segs[lo]->uid == uid ? s->segs[lo] : NULL;
 }
 
-void tly_segments_close(struct tly_segments *s)
+static struct seg *find(const struct tly_segments *s, uint32_t tenant, const char *id)
 {
-    if (s == NULL)
-        return;
-    sqlite3_rollback_hook(s->db, NULL, NULL);
-    mem_free(&s->mem);
-    unload(s);
-    free(s->touched);
-    for (int i = 0; i < S_COUNT; i++)
-        sqlite3_finalize(s->st[i]);
-    tly_buf_free(&s->buf);
-    free(s);
+    for (size_t i = 0; i < s->nsegs; i++) /* few segments per tenant */
+        if (s->segs[i]->tenant == tenant && strcmp(s->segs[i]->id, id) == 0)
+            return s->segs[i];
+    return NULL;
 }
 
-int tly_segments_windows(const struct tly_segments *s)
-{
-    return s->windows;
-}
+/* ---- statements ---- */
 
-void tly_segments_stats(const struct tly_segments *s, struct tly_segments_stats *out)
-{
-    *out = s->stats;
-}
-
-/* The statement `i`, reset, with ?1 tenant, ?2 segment id, ?3 user. */
-static sqlite3_stmt *stmt(struct tly_segments *s, int i, uint32_t tenant, const char *seg,
-                          const char *user)
+/* The statement `i`, reset, with ?1 tenant, ?2 `a`, ?3 `b` (when not NULL). */
+static sqlite3_stmt *stmt(struct tly_segments *s, int i, uint32_t tenant, const char *a,
+                          const char *b)
 {
     sqlite3_stmt *st = s->st[i];
     sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
     sqlite3_bind_int64(st, 1, tenant);
-    if (seg != NULL)
-        sqlite3_bind_text(st, 2, seg, -1, SQLITE_STATIC);
-    if (user != NULL)
-        sqlite3_bind_text(st, 3, user, -1, SQLITE_STATIC);
+    if (a != NULL)
+        sqlite3_bind_text(st, 2, a, -1, SQLITE_STATIC);
+    if (b != NULL)
+        sqlite3_bind_text(st, 3, b, -1, SQLITE_STATIC);
     return st;
 }
 
@@ -414,73 +312,147 @@ static int done(sqlite3_stmt *st)
     return rc;
 }
 
-static struct seg *find(struct tly_segments *s, uint32_t tenant, const char *id)
-{
-    for (size_t i = 0; i < s->nsegs; i++) /* few segments per tenant */
-        if (s->segs[i]->tenant == tenant && strcmp(s->segs[i]->id, id) == 0)
-            return s->segs[i];
-    return NULL;
-}
+/* ---- users ---- */
 
-int tly_segments_member(struct tly_segments *s, uint32_t tenant, const char *id, const char *user,
-                        int64_t *entered_at)
+/* Reads the user's stored state and memberships into a new entry. */
+static int entry_load(struct tly_segments *s, struct uentry *en)
 {
-    const struct seg *g = find(s, tenant, id);
-    if (g != NULL) { /* an event segment: cached */
-        struct mem *m;
-        int rc = mem_get(s, g, user, &m);
-        if (rc == 1 && entered_at != NULL)
-            *entered_at = m->entered_at;
-        return rc;
-    }
-    sqlite3_stmt *st = stmt(s, S_MEMBER, tenant, id, user);
+    sqlite3_stmt *st = stmt(s, S_LOAD, en->tenant, en->user, NULL);
     int step = sqlite3_step(st);
-    int rc = step == SQLITE_ROW ? 1 : step == SQLITE_DONE ? 0 : TLY_EIO;
-    if (rc == 1 && entered_at != NULL)
-        *entered_at = sqlite3_column_int64(st, 0);
+    int rc = 0;
+    if (step == SQLITE_ROW) {
+        rc = tly_userseg_decode(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
+                                &en->us);
+        if (rc == TLY_ECORRUPT) {
+            tly_log_error(s->lg, "stored segment state unreadable; counting it again",
+                          "tenant=%" PRIu32, en->tenant);
+            rc = 0;
+        }
+    } else if (step != SQLITE_DONE) {
+        rc = TLY_EIO;
+    }
+    sqlite3_reset(st);
+    if (rc != 0)
+        return rc;
+    st = stmt(s, S_MEMBERS, en->tenant, en->user, NULL);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        const struct seg *g = find(s, en->tenant, (const char *)sqlite3_column_text(st, 0));
+        if (g == NULL)
+            continue; /* a static segment: not cached */
+        struct tly_segstate *ss = tly_userseg_get(&en->us, g->uid, 1);
+        if (ss == NULL) {
+            rc = TLY_ENOMEM;
+            break;
+        }
+        if (ss->ncond == 0)
+            ss->gen = g->gen;
+        ss->member = 1;
+        ss->entered_at = sqlite3_column_int64(st, 1);
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = TLY_EIO;
     sqlite3_reset(st);
     return rc;
 }
 
-/* The user's attributes (a parsed object, owned by the caller), or NULL
- * with *rc 0 for a user without any, or a store error in *rc. */
-static cJSON *attributes(struct tly_segments *s, uint32_t tenant, const char *user, int *rc)
+/* The cached entry of (tenant, user), loaded on a miss. */
+static int entry_get(struct tly_segments *s, uint32_t tenant, const char *user, struct uentry **out)
 {
-    sqlite3_stmt *st = stmt(s, S_ATTRS, tenant, user, NULL);
-    int step = sqlite3_step(st);
-    cJSON *a = NULL;
-    *rc = 0;
-    if (step == SQLITE_ROW)
-        a = cJSON_ParseWithLength((const char *)sqlite3_column_text(st, 0),
-                                  (size_t)sqlite3_column_bytes(st, 0));
-    else if (step != SQLITE_DONE)
-        *rc = TLY_EIO;
-    sqlite3_reset(st);
-    return a;
+    uint64_t h = tly_cache_key_hash(tly_cache_str_hash(user), (int64_t)tenant);
+    struct tly_cache_entry *x;
+    for (size_t i = h & s->cache.mask; (x = tly_cache_next(&s->cache, h, &i)) != NULL;) {
+        struct uentry *en = (struct uentry *)x;
+        if (en->tenant == tenant && strcmp(en->user, user) == 0) {
+            *out = en;
+            return 0;
+        }
+    }
+    size_t len = strlen(user);
+    struct uentry *en = calloc(1, sizeof *en + len + 1);
+    if (en == NULL)
+        return TLY_ENOMEM;
+    en->ce.hash = h;
+    en->tenant = tenant;
+    memcpy(en->user, user, len + 1);
+    int rc = s->maybe_stored ? entry_load(s, en) : 0;
+    if (rc == 0 && (rc = tly_cache_add(&s->cache, &en->ce)) == 0) {
+        *out = en;
+        return 0;
+    }
+    tly_userseg_free(&en->us);
+    free(en);
+    return rc;
 }
 
-static int record_change(struct tly_segments *s, const struct seg *g, struct mem *m, int entered,
-                         int64_t at)
+/* The user's state in `g`, made to match its rules: counts made under
+ * another generation are forgotten, all-time counts kept as a list are
+ * folded. NULL when out of memory. */
+static struct tly_segstate *state_of(struct uentry *en, const struct seg *g)
 {
-    const char *user = m->user;
+    struct tly_segstate *ss = tly_userseg_get(&en->us, g->uid, 1);
+    if (ss == NULL)
+        return NULL;
+    const struct tly_segment *d = g->def;
+    if (ss->gen != g->gen) {
+        tly_segstate_clear_counts(ss);
+        ss->gen = g->gen;
+    }
+    if (ss->ncond != (uint32_t)d->ncond) {
+        if (tly_segstate_resize(ss, (uint32_t)d->ncond) != 0)
+            return NULL;
+        for (int i = 0; i < d->ncond; i++)
+            if (d->cond[i].within_ms == 0)
+                tly_segcount_fold(&ss->cond[i]);
+    }
+    return ss;
+}
+
+/* ---- judging ---- */
+
+/* The entry's user's attributes (a parsed object, borrowed from the entry),
+ * or NULL with *rc 0 for a user without any, or a store error in *rc.
+ * Read once and kept while nothing may have changed them: the user's own
+ * profile updates forget them (tly_segments_event), and the generation
+ * moves on when another connection wrote (reload) or a transaction that
+ * may have changed them rolled back. */
+static const cJSON *attributes(struct tly_segments *s, struct uentry *en, int *rc)
+{
+    *rc = 0;
+    if (en->attrs_gen == s->attrs_gen)
+        return en->attrs;
+    cJSON_Delete(en->attrs);
+    en->attrs = NULL;
+    en->attrs_gen = 0;
+    sqlite3_stmt *st = stmt(s, S_ATTRS, en->tenant, en->user, NULL);
+    int step = sqlite3_step(st);
+    size_t len = 0;
+    if (step == SQLITE_ROW) {
+        len = (size_t)sqlite3_column_bytes(st, 0);
+        en->attrs = cJSON_ParseWithLength((const char *)sqlite3_column_text(st, 0), len);
+    } else if (step != SQLITE_DONE) {
+        *rc = TLY_EIO;
+    }
+    sqlite3_reset(st);
+    if (*rc == 0) {
+        en->attrs_gen = s->attrs_gen;
+        en->attrs_bytes = 4 * len; /* about what the parsed tree takes */
+        tly_cache_resize(&s->cache, &en->ce);
+    }
+    return en->attrs;
+}
+
+static int record_change(struct tly_segments *s, const struct seg *g, const struct uentry *en,
+                         struct tly_segstate *ss, int entered, int64_t at)
+{
+    const char *user = en->user;
     sqlite3_stmt *st = stmt(s, entered ? S_ENTER : S_EXIT, g->tenant, g->id, user);
     if (entered)
         sqlite3_bind_int64(st, 4, at);
     if (done(st) != 0)
         return TLY_EIO;
-    m->member = entered;
-    m->entered_at = entered ? at : 0;
-    st = stmt(s, S_CHANGES, g->tenant, g->id, user);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return TLY_EIO;
-    }
-    int64_t n = sqlite3_column_int64(st, 0);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        sqlite3_reset(st);
-        return TLY_EIO;
-    }
-    sqlite3_reset(st);
+    ss->member = entered;
+    ss->entered_at = entered ? at : 0;
+    int64_t n = ++ss->changes;
     const char *kind = entered ? "segment_entered" : "segment_exited";
     struct tly_buf *b = &s->buf;
     tly_buf_reset(b);
@@ -511,39 +483,39 @@ static int record_change(struct tly_segments *s, const struct seg *g, struct mem
     return 0;
 }
 
-/* Judges segment `g` for `user`; `attrs` is the user's attributes (may be
- * NULL); `at` the entry time to record. */
-static int judge(struct tly_segments *s, const struct seg *g, const char *user, const cJSON *attrs,
+/* Judges segment `g` for the entry's user; `attrs` is the user's
+ * attributes (may be NULL); `at` the entry time to record. */
+static int judge(struct tly_segments *s, const struct seg *g, struct uentry *en, const cJSON *attrs,
                  int64_t now, int64_t at)
 {
+    struct tly_segstate *ss = state_of(en, g);
+    if (ss == NULL)
+        return TLY_ENOMEM;
     const struct tly_segment *d = g->def;
-    int met = 0, all = 1;
-    int64_t recheck = INT64_MAX;
+    int met = 0, all = 1, changed = 0;
     for (int i = 0; i < d->ncond; i++) {
         const struct tly_segcond *c = &d->cond[i];
         int holds;
         if (c->kind == TLY_SEGCOND_ATTRIBUTE) {
-            holds = attrs != NULL && tly_where_holds(&c->attr, attrs);
-            if (attrs == NULL) /* no attributes: the rules of a missing value */
-                holds = tly_where_test(&c->attr, NULL);
+            /* No attributes: the rules of a missing value. */
+            holds =
+                attrs != NULL ? tly_where_holds(&c->attr, attrs) : tly_where_test(&c->attr, NULL);
         } else {
-            /* A count is answered by the index alone. */
-            sqlite3_stmt *st = stmt(s, c->measure == TLY_MEASURE_COUNT ? S_COUNT_EVENTS : S_MEASURE,
-                                    g->tenant, g->id, user);
-            sqlite3_bind_int(st, 4, i);
-            sqlite3_bind_int64(st, 5, c->within_ms > 0 ? now - c->within_ms + 1 : INT64_MIN);
-            if (sqlite3_step(st) != SQLITE_ROW) {
-                sqlite3_reset(st);
-                return TLY_EIO;
+            struct tly_segcount *k = &ss->cond[i];
+            double x;
+            if (c->within_ms > 0) {
+                uint32_t before = k->n;
+                tly_segcount_prune(k, now - c->within_ms + 1);
+                changed |= k->n != before;
+                x = k->n;
+                if (c->measure == TLY_MEASURE_SUM) {
+                    x = 0;
+                    for (uint32_t j = 0; j < k->n; j++)
+                        x += k->ev[j].v;
+                }
+            } else {
+                x = c->measure == TLY_MEASURE_COUNT ? (double)k->count : k->sum;
             }
-            double x = c->measure == TLY_MEASURE_COUNT ? (double)sqlite3_column_int64(st, 0)
-                                                       : sqlite3_column_double(st, 1);
-            if (c->within_ms > 0 && sqlite3_column_type(st, 2) != SQLITE_NULL) {
-                int64_t leaves = sqlite3_column_int64(st, 2) + c->within_ms;
-                if (leaves < recheck)
-                    recheck = leaves;
-            }
-            sqlite3_reset(st);
             holds = tly_segcond_compare(c, x);
         }
         met += holds;
@@ -551,31 +523,13 @@ static int judge(struct tly_segments *s, const struct seg *g, const char *user, 
     }
     s->stats.judged++;
     int in = d->match_any ? met > 0 : all;
-    struct mem *m;
-    int was = mem_get(s, g, user, &m);
-    if (was < 0)
-        return was;
-    if (in != was) {
-        int rc = record_change(s, g, m, in, at);
+    if (in != ss->member) {
+        int rc = record_change(s, g, en, ss, in, at);
         if (rc != 0)
             return rc;
+        changed = 1;
     }
-    int has_window = 0;
-    for (int i = 0; i < d->ncond; i++)
-        has_window |= d->cond[i].within_ms > 0;
-    if (!has_window)
-        return 0;
-    if (m->recheck == recheck) /* RECHECK_NONE is INT64_MAX */
-        return 0;              /* the store holds it already */
-    sqlite3_stmt *st = stmt(s, S_RECHECK, g->tenant, g->id, user);
-    if (recheck == INT64_MAX)
-        sqlite3_bind_null(st, 4);
-    else
-        sqlite3_bind_int64(st, 4, recheck);
-    int rc = done(st);
-    if (rc == 0)
-        m->recheck = recheck;
-    return rc;
+    return changed ? tly_cache_touch(&s->cache, &en->ce, 1) : 0;
 }
 
 static void touch(struct tly_segments *s, struct seg *g)
@@ -587,44 +541,71 @@ static void touch(struct tly_segments *s, struct seg *g)
         s->touched[s->ntouched++] = g;
 }
 
+/* Counts the event for every behaviour condition it matches. */
+static int count_event(struct tly_segments *s, const struct tly_event *ev, int64_t now,
+                       struct uentry **en)
+{
+    struct ref key = {.tenant = ev->tenant, .event = ev->event_name};
+    size_t lo = 0, hi = s->nrefs;
+    while (lo < hi) { /* the first ref >= key */
+        size_t mid = lo + (hi - lo) / 2;
+        if (ref_cmp(&s->refs[mid], &key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i < s->nrefs && ref_cmp(&s->refs[i], &key) == 0; i++) {
+        const struct ref *r = &s->refs[i];
+        const struct tly_segcond *c = &r->seg->def->cond[r->cond];
+        if (!tly_segcond_matches(c, ev->event_name, ev->properties))
+            continue;
+        if (c->within_ms > 0 && ev->timestamp <= now - c->within_ms)
+            continue; /* already out of the window: it can never count */
+        double v = 0;
+        if (c->measure == TLY_MEASURE_SUM) {
+            const cJSON *x = ev->properties ? tly_path_get(&c->property, ev->properties) : NULL;
+            v = cJSON_IsNumber(x) ? x->valuedouble : 0;
+        }
+        int rc = *en == NULL ? entry_get(s, ev->tenant, ev->user_id, en) : 0;
+        struct tly_segstate *ss = rc == 0 ? state_of(*en, r->seg) : NULL;
+        if (rc == 0 && ss == NULL)
+            rc = TLY_ENOMEM;
+        if (rc == 0)
+            rc = tly_segcount_add(&ss->cond[r->cond], ev->timestamp, v, c->within_ms > 0);
+        if (rc == 0)
+            rc = tly_cache_touch(&s->cache, &(*en)->ce, 1);
+        if (rc != 0)
+            return rc;
+        touch(s, r->seg);
+    }
+    return 0;
+}
+
+/* Judges the touched segments for the entry's user. */
+static int judge_touched(struct tly_segments *s, struct uentry *en, int64_t now, int64_t at)
+{
+    const cJSON *attrs = NULL;
+    int rc = 0;
+    for (size_t i = 0; i < s->ntouched && rc == 0; i++)
+        if (s->touched[i]->has_attr) {
+            attrs = attributes(s, en, &rc);
+            break;
+        }
+    for (size_t i = 0; i < s->ntouched && rc == 0; i++)
+        rc = judge(s, s->touched[i], en, attrs, now, at);
+    return rc;
+}
+
 int tly_segments_event(struct tly_segments *s, const struct tly_event *ev, int64_t now)
 {
     if (s->nsegs == 0 || ev->user_id == NULL)
         return 0;
     s->ntouched = 0;
+    struct uentry *en = NULL;
     int rc = 0;
-    if (ev->kind == TLY_EVENT_TRACK && ev->event_name != NULL && s->nrefs > 0) {
-        struct ref key = {.tenant = ev->tenant, .event = ev->event_name};
-        size_t lo = 0, hi = s->nrefs;
-        while (lo < hi) { /* the first ref ≥ key */
-            size_t mid = lo + (hi - lo) / 2;
-            if (ref_cmp(&s->refs[mid], &key) < 0)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        for (size_t i = lo; i < s->nrefs && ref_cmp(&s->refs[i], &key) == 0; i++) {
-            const struct ref *r = &s->refs[i];
-            const struct tly_segcond *c = &r->seg->def->cond[r->cond];
-            if (!tly_segcond_matches(c, ev->event_name, ev->properties))
-                continue;
-            if (c->within_ms > 0 && ev->timestamp <= now - c->within_ms)
-                continue; /* already out of the window: it can never count */
-            double v = 0;
-            if (c->measure == TLY_MEASURE_SUM) {
-                const cJSON *x = ev->properties ? tly_path_get(&c->property, ev->properties) : NULL;
-                v = cJSON_IsNumber(x) ? x->valuedouble : 0;
-            }
-            sqlite3_stmt *st = stmt(s, S_INSERT_EVENT, ev->tenant, r->seg->id, NULL);
-            sqlite3_bind_int(st, 3, r->cond);
-            sqlite3_bind_text(st, 4, ev->user_id, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(st, 5, ev->timestamp);
-            sqlite3_bind_double(st, 6, v);
-            if ((rc = done(st)) != 0)
-                return rc;
-            touch(s, r->seg);
-        }
-    }
+    if (ev->kind == TLY_EVENT_TRACK && ev->event_name != NULL && s->nrefs > 0 &&
+        (rc = count_event(s, ev, now, &en)) != 0)
+        return rc;
     int profile = ev->kind == TLY_EVENT_PROFILE || ev->kind == TLY_EVENT_ALIAS ||
                   (ev->kind == TLY_EVENT_TRACK && ev->traits != NULL);
     if (profile)
@@ -633,20 +614,76 @@ int tly_segments_event(struct tly_segments *s, const struct tly_event *ev, int64
                 touch(s, s->segs[i]);
     if (s->ntouched == 0)
         return 0;
-    cJSON *attrs = NULL;
-    for (size_t i = 0; i < s->ntouched && rc == 0; i++)
-        if (s->touched[i]->has_attr && attrs == NULL &&
-            (attrs = attributes(s, ev->tenant, ev->user_id, &rc)) == NULL && rc != 0)
-            break;
-    for (size_t i = 0; i < s->ntouched && rc == 0; i++)
-        rc = judge(s, s->touched[i], ev->user_id, attrs, now, ev->received_at);
-    cJSON_Delete(attrs);
+    if (en == NULL && (rc = entry_get(s, ev->tenant, ev->user_id, &en)) != 0)
+        return rc;
+    if (profile)
+        en->attrs_gen = 0; /* changed: read them again */
+    return judge_touched(s, en, now, ev->received_at);
+}
+
+int tly_segments_member(struct tly_segments *s, uint32_t tenant, const char *id, const char *user,
+                        int64_t *entered_at)
+{
+    const struct seg *g = find(s, tenant, id);
+    if (g != NULL) { /* an event segment: cached */
+        struct uentry *en;
+        int rc = entry_get(s, tenant, user, &en);
+        if (rc != 0)
+            return rc;
+        const struct tly_segstate *ss = tly_userseg_get(&en->us, g->uid, 0);
+        if (ss == NULL || !ss->member)
+            return 0;
+        if (entered_at != NULL)
+            *entered_at = ss->entered_at;
+        return 1;
+    }
+    sqlite3_stmt *st = stmt(s, S_MEMBER, tenant, id, user);
+    int step = sqlite3_step(st);
+    int rc = step == SQLITE_ROW ? 1 : step == SQLITE_DONE ? 0 : TLY_EIO;
+    if (rc == 1 && entered_at != NULL)
+        *entered_at = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
     return rc;
 }
 
-struct due {
+/* ---- the rolling windows' sweep ---- */
+
+/* Does a rolling window of `g` hold an event that has left it by `now`? */
+static int due(const struct seg *g, const struct tly_segstate *ss, int64_t now)
+{
+    const struct tly_segment *d = g->def;
+    if (ss->gen != g->gen || ss->ncond != (uint32_t)d->ncond)
+        return 1; /* the rules changed: judge it afresh */
+    for (int i = 0; i < d->ncond; i++) {
+        const struct tly_segcount *k = &ss->cond[i];
+        if (d->cond[i].within_ms > 0 && k->n > 0 && k->ev[0].ts + d->cond[i].within_ms <= now)
+            return 1;
+    }
+    return 0;
+}
+
+static int sweep_user(struct tly_segments *s, uint32_t tenant, const char *user, int64_t now,
+                      int64_t wall)
+{
+    struct uentry *en;
+    int rc = entry_get(s, tenant, user, &en);
+    if (rc != 0)
+        return rc;
+    s->ntouched = 0;
+    for (uint32_t i = 0; i < en->us.n; i++) {
+        struct seg *g = find_uid(s, en->us.seg[i].uid);
+        if (g != NULL && g->window_min > 0 && due(g, &en->us.seg[i], now))
+            touch(s, g);
+    }
+    /* Written again in any case: its recheck_at is due, and must move. */
+    if ((rc = tly_cache_touch(&s->cache, &en->ce, 1)) != 0)
+        return rc;
+    return judge_touched(s, en, now, wall);
+}
+
+struct due_user {
     uint32_t tenant;
-    char *seg, *user;
+    char *user;
 };
 
 int tly_segments_sweep(struct tly_segments *s, int64_t now, int max)
@@ -655,38 +692,234 @@ int tly_segments_sweep(struct tly_segments *s, int64_t now, int max)
     sqlite3_reset(st);
     sqlite3_bind_int64(st, 1, now);
     sqlite3_bind_int(st, 2, max);
-    struct due *d = calloc((size_t)max, sizeof *d);
+    struct due_user *d = calloc((size_t)max, sizeof *d);
     if (d == NULL)
         return TLY_ENOMEM;
     int n = 0, rc = 0, step;
     while (n < max && (step = sqlite3_step(st)) == SQLITE_ROW) {
         d[n].tenant = (uint32_t)sqlite3_column_int64(st, 0);
-        d[n].seg = strdup((const char *)sqlite3_column_text(st, 1));
-        d[n].user = strdup((const char *)sqlite3_column_text(st, 2));
-        if (d[n++].user == NULL || d[n - 1].seg == NULL)
+        if ((d[n++].user = strdup((const char *)sqlite3_column_text(st, 1))) == NULL)
             rc = TLY_ENOMEM;
     }
     if (rc == 0 && n < max && step != SQLITE_DONE)
         rc = TLY_EIO;
     sqlite3_reset(st);
     int64_t wall = tly_now_ms();
-    for (int i = 0; i < n && rc == 0; i++) {
-        struct seg *g = find(s, d[i].tenant, d[i].seg);
-        if (g == NULL) { /* gone: forget the recheck */
-            sqlite3_stmt *r = stmt(s, S_RECHECK, d[i].tenant, d[i].seg, d[i].user);
-            sqlite3_bind_null(r, 4);
-            rc = done(r);
-            continue;
-        }
-        cJSON *attrs = g->has_attr ? attributes(s, g->tenant, d[i].user, &rc) : NULL;
-        if (rc == 0)
-            rc = judge(s, g, d[i].user, attrs, now, wall);
-        cJSON_Delete(attrs);
-    }
-    for (int i = 0; i < n; i++) {
-        free(d[i].seg);
+    for (int i = 0; i < n && rc == 0; i++)
+        rc = sweep_user(s, d[i].tenant, d[i].user, now, wall);
+    for (int i = 0; i < n; i++)
         free(d[i].user);
-    }
     free(d);
+    if (rc == 0)
+        rc = tly_segments_flush(s);
     return rc != 0 ? rc : n;
+}
+
+/* ---- transactions ---- */
+
+static int loaded(int64_t uid, void *s)
+{
+    return find_uid(s, uid) != NULL;
+}
+
+/* When the user's oldest event counted in a rolling window leaves it
+ * (INT64_MAX: never). */
+static int64_t recheck_of(const struct tly_segments *s, const struct uentry *en)
+{
+    int64_t at = INT64_MAX;
+    for (uint32_t i = 0; i < en->us.n; i++) {
+        const struct tly_segstate *ss = &en->us.seg[i];
+        const struct seg *g = find_uid(s, ss->uid);
+        if (g == NULL || g->window_min == 0 || ss->gen != g->gen)
+            continue;
+        for (uint32_t c = 0; c < ss->ncond && c < (uint32_t)g->def->ncond; c++) {
+            int64_t w = g->def->cond[c].within_ms;
+            if (w > 0 && ss->cond[c].n > 0 && ss->cond[c].ev[0].ts + w < at)
+                at = ss->cond[c].ev[0].ts + w;
+        }
+    }
+    return at;
+}
+
+/* The order of segment_users' key (tenant, user): rows written in key
+ * order share the B-tree pages on their way. */
+static int by_row_key(const void *a, const void *b)
+{
+    const struct uentry *x = *(const struct uentry *const *)a;
+    const struct uentry *y = *(const struct uentry *const *)b;
+    if (x->tenant != y->tenant)
+        return x->tenant < y->tenant ? -1 : 1;
+    return strcmp(x->user, y->user);
+}
+
+int tly_segments_flush(struct tly_segments *s)
+{
+    struct tly_cache *c = &s->cache;
+    if (c->ndirty > 1)
+        qsort(c->dirty, c->ndirty, sizeof *c->dirty, by_row_key);
+    for (size_t k = 0; k < c->ndirty; k++) {
+        const struct uentry *en = (const struct uentry *)c->dirty[k];
+        tly_buf_reset(&s->buf);
+        if (tly_userseg_encode(&en->us, s->removed ? loaded : NULL, s, &s->buf) != 0)
+            return TLY_ENOMEM;
+        sqlite3_stmt *st = stmt(s, S_PUT, en->tenant, en->user, NULL);
+        sqlite3_bind_blob(st, 3, s->buf.data, (int)s->buf.len, SQLITE_STATIC);
+        int64_t recheck = recheck_of(s, en);
+        if (recheck == INT64_MAX)
+            sqlite3_bind_null(st, 4);
+        else
+            sqlite3_bind_int64(st, 4, recheck);
+        if (done(st) != 0)
+            return TLY_EIO;
+    }
+    return 0;
+}
+
+void tly_segments_committed(struct tly_segments *s)
+{
+    tly_cache_committed(&s->cache);
+}
+
+void tly_segments_drop(struct tly_segments *s)
+{
+    tly_cache_rolled_back(&s->cache);
+    s->attrs_gen++; /* clean entries may hold attributes read in it */
+    s->attrs_gen += s->attrs_gen == 0;
+}
+
+/* ---- the former layout ---- */
+
+/* Converts the rows of segment_events and segment_state (migration 9's
+ * layout) into entries, writes them, and empties both tables, in one
+ * transaction. Rows of segments that no longer exist are dropped. */
+static int convert_legacy(struct tly_segments *s)
+{
+    static const char *const q[] = {
+        "SELECT e.tenant_id, e.user_id, s.uid, e.cond, e.ts, e.value FROM segment_events e "
+        "JOIN segments s ON s.tenant_id = e.tenant_id AND s.id = e.segment_id",
+        "SELECT t.tenant_id, t.user_id, s.uid, t.changes FROM segment_state t "
+        "JOIN segments s ON s.tenant_id = t.tenant_id AND s.id = t.segment_id",
+    };
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT EXISTS (SELECT 1 FROM segment_events) OR EXISTS "
+                           "(SELECT 1 FROM segment_state)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return TLY_EIO;
+    int any = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (!any)
+        return 0;
+    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return TLY_EIO;
+    s->maybe_stored = 1;
+    int rc = 0;
+    uint64_t rows = 0;
+    for (int pass = 0; pass < 2 && rc == 0; pass++) {
+        if (sqlite3_prepare_v2(s->db, q[pass], -1, &st, NULL) != SQLITE_OK) {
+            rc = TLY_EIO;
+            break;
+        }
+        int step;
+        while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+            uint32_t tenant = (uint32_t)sqlite3_column_int64(st, 0);
+            const struct seg *g = find_uid(s, sqlite3_column_int64(st, 2));
+            struct uentry *en;
+            if (g == NULL || g->tenant != tenant)
+                continue; /* a segment gone since */
+            rc = entry_get(s, tenant, (const char *)sqlite3_column_text(st, 1), &en);
+            struct tly_segstate *ss = rc == 0 ? state_of(en, g) : NULL;
+            if (rc == 0 && ss == NULL)
+                rc = TLY_ENOMEM;
+            if (rc == 0 && pass == 1) {
+                ss->changes = sqlite3_column_int64(st, 3);
+            } else if (rc == 0) {
+                int cond = sqlite3_column_int(st, 3);
+                if (cond < 0 || cond >= (int)ss->ncond)
+                    continue;
+                rc = tly_segcount_add(&ss->cond[cond], sqlite3_column_int64(st, 4),
+                                      sqlite3_column_double(st, 5),
+                                      g->def->cond[cond].within_ms > 0);
+            }
+            if (rc == 0)
+                rc = tly_cache_touch(&s->cache, &en->ce, 1);
+            rows++;
+        }
+        if (rc == 0 && step != SQLITE_DONE)
+            rc = TLY_EIO;
+        sqlite3_finalize(st);
+    }
+    if (rc == 0)
+        rc = tly_segments_flush(s);
+    if (rc == 0 && (sqlite3_exec(s->db, "DELETE FROM segment_events; DELETE FROM segment_state",
+                                 NULL, NULL, NULL) != SQLITE_OK ||
+                    sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK))
+        rc = TLY_EIO;
+    if (rc != 0) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        tly_segments_drop(s);
+        return rc;
+    }
+    tly_segments_committed(s);
+    tly_log_info(s->lg, "segment state converted to one row per user", "rows=%" PRIu64, rows);
+    return 0;
+}
+
+/* ---- life ---- */
+
+int tly_segments_open(struct tly_segments **out, sqlite3 *db, const struct tly_logger *lg,
+                      size_t cache_bytes)
+{
+    struct tly_segments *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return TLY_ENOMEM;
+    s->db = db;
+    s->lg = lg;
+    tly_buf_init(&s->buf, 0);
+    const struct tly_cache_ops ops = {entry_bytes, entry_release, s};
+    int rc = tly_cache_init(&s->cache, cache_bytes ? cache_bytes : TLY_SEGMENTS_CACHE_BYTES, &ops);
+    for (int i = 0; i < S_COUNT && rc == 0; i++)
+        if (sqlite3_prepare_v3(db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) !=
+            SQLITE_OK)
+            rc = TLY_EIO;
+    if (rc == 0)
+        rc = tly_segments_reload(s);
+    if (rc == 0) {
+        sqlite3_stmt *st = s->st[S_ANY];
+        int step = sqlite3_step(st);
+        s->maybe_stored = step != SQLITE_ROW || sqlite3_column_int(st, 0) != 0;
+        sqlite3_reset(st);
+        rc = convert_legacy(s);
+    }
+    if (rc != 0) {
+        tly_segments_close(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void tly_segments_close(struct tly_segments *s)
+{
+    if (s == NULL)
+        return;
+    tly_cache_free(&s->cache);
+    unload(s);
+    free(s->touched);
+    for (int i = 0; i < S_COUNT; i++)
+        sqlite3_finalize(s->st[i]);
+    tly_buf_free(&s->buf);
+    free(s);
+}
+
+int tly_segments_windows(const struct tly_segments *s)
+{
+    return s->windows;
+}
+
+void tly_segments_stats(const struct tly_segments *s, struct tly_segments_stats *out)
+{
+    *out = s->stats;
+    out->cache_entries = s->cache.count;
+    out->cache_bytes = s->cache.bytes;
 }

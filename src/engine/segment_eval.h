@@ -9,25 +9,33 @@
  *
  * Per processed event of a user:
  *   - a track event whose name a behaviour condition names, and whose
- *     `where` holds, is kept in segment_events (the condition's index, the
- *     event time, the summed property's value) unless its time is already
- *     outside the condition's `within`;
+ *     `where` holds, is counted for that condition (all time: count and
+ *     sum; a rolling window: its time and summed value, kept while inside
+ *     the window) unless its time is already outside the `within`;
  *   - the segments so touched, and every segment with an attribute
  *     condition when the event changed attributes (a profile update, a
  *     track event with traits, an alias), are judged for the user.
  * Judging a segment: attribute conditions by tly_where_holds on the user's
- * attributes; behaviour conditions by counting (or summing) the kept events
- * with time ≥ now − within; `match` all/any. A change of membership writes
- * or deletes the segment_members row (entered_at: the receive time of the
- * event that caused it, or the wall clock for a sweep) and an outbox entry
- * (kind segment_entered / segment_exited, dedupe key
+ * attributes; behaviour conditions by the count (or sum) of the counted
+ * events with time >= now - within + 1 (older ones are forgotten);
+ * `match` all/any. A change of membership writes or deletes the
+ * segment_members row (entered_at: the receive time of the event that
+ * caused it, or the wall clock for a sweep) and an outbox entry (kind
+ * segment_entered / segment_exited, dedupe key
  * "<kind>:<tenant>:<segment uid>:<user>:<n>" for the user's n-th change).
- * When a rolling window holds events, recheck_at is set to the moment its
- * oldest counted event leaves the window; tly_segments_sweep judges the
- * users whose moment has come.
+ *
+ * What was counted lives in memory, one entry per (tenant, user) holding
+ * the user's state in every event segment (segment_state.h), in a bounded
+ * write-behind cache (state_cache.h): loaded from segment_users (and the
+ * user's memberships from segment_members) on a miss, changed in memory,
+ * and written, one row per changed user, by tly_segments_flush before the
+ * transaction commits. The row's recheck_at is the moment the user's
+ * oldest event counted in a rolling window leaves it; tly_segments_sweep
+ * judges the users whose moment has come.
  *
  * "now" is the caller's clock (the pipeline passes its segment clock,
- * which tests may set: pipeline.h).
+ * which tests may set: pipeline.h). Counted events that fell out of a
+ * window are forgotten, so a clock moved back does not count them again.
  */
 #ifndef TLY_ENGINE_SEGMENT_EVAL_H
 #define TLY_ENGINE_SEGMENT_EVAL_H
@@ -40,11 +48,14 @@
 
 struct tly_segments;
 
-/* `db` is the pipeline's connection (borrowed). Loads the definitions.
- * Takes the connection's rollback hook (sqlite3_rollback_hook: one per
- * connection) to forget cached membership changed by a rolled-back
- * transaction; nothing else may set it on `db`. */
-int tly_segments_open(struct tly_segments **out, sqlite3 *db, const struct tly_logger *lg);
+#define TLY_SEGMENTS_CACHE_BYTES (256u * 1024 * 1024) /* default bound of the cache */
+
+/* `db` is the pipeline's connection (borrowed). Loads the definitions,
+ * and converts the rows of the former layout (segment_events,
+ * segment_state) into segment_users in a transaction of its own.
+ * cache_bytes 0 = the default. */
+int tly_segments_open(struct tly_segments **out, sqlite3 *db, const struct tly_logger *lg,
+                      size_t cache_bytes);
 void tly_segments_close(struct tly_segments *s);
 
 /* Reads the definitions again (outside a transaction). */
@@ -54,9 +65,18 @@ int tly_segments_reload(struct tly_segments *s);
  * 0 or a store error (the transaction must then be rolled back). */
 int tly_segments_event(struct tly_segments *s, const struct tly_event *ev, int64_t now);
 
-/* Judges again up to `max` users whose recheck time is ≤ now (inside a
- * transaction the caller opened). The number judged, or an error. */
+/* Judges again up to `max` users whose recheck time is <= now (inside a
+ * transaction the caller opened, and flushes before committing). The
+ * number of users judged, or an error. */
 int tly_segments_sweep(struct tly_segments *s, int64_t now, int max);
+
+/* Writes the users changed in the open transaction (before COMMIT). 0 or
+ * a store error. */
+int tly_segments_flush(struct tly_segments *s);
+/* After COMMIT: the changes are the store's; the cache may shed entries. */
+void tly_segments_committed(struct tly_segments *s);
+/* After ROLLBACK: forgets what the transaction changed. */
+void tly_segments_drop(struct tly_segments *s);
 
 /* Is `user` a member of the tenant's segment `id`? 1 with *entered_at, 0
  * when not, or a store error. Static and event segments alike. */
@@ -69,6 +89,7 @@ int tly_segments_windows(const struct tly_segments *s);
 /* Counts, for metrics and benchmarks. */
 struct tly_segments_stats {
     uint64_t segments, judged, entered, exited;
+    uint64_t cache_entries, cache_bytes;
 };
 void tly_segments_stats(const struct tly_segments *s, struct tly_segments_stats *out);
 

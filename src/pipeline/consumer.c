@@ -96,7 +96,7 @@ int tly_pipeline_open(struct tly_pipeline **out, const struct tly_pipeline_confi
     if (rc == 0 && (rc = tly_engine_open(&p->engine, tly_state_sqlite(p->state), lg,
                                          cfg->engine_cache_bytes)) != 0)
         tly_error_set(err, rc, "", "cannot load the campaigns: %s", tly_strerror(rc));
-    if (rc == 0 && (rc = tly_segments_open(&p->segments, tly_state_sqlite(p->state), lg)) != 0)
+    if (rc == 0 && (rc = tly_segments_open(&p->segments, tly_state_sqlite(p->state), lg, 0)) != 0)
         tly_error_set(err, rc, "", "cannot load the segments: %s", tly_strerror(rc));
     if (rc == 0)
         tly_engine_set_segments(p->engine, p->segments);
@@ -216,25 +216,29 @@ static long run_batch(struct tly_pipeline *p, uint64_t end)
         /* Nothing of this batch happened: the caller rewinds the reader. */
         tly_state_rollback(p->state);
         tly_engine_drop(p->engine);
+        tly_segments_drop(p->segments);
         counts_restore(p, &before);
         return store_rc;
     }
     /* Commit what was processed: after a read error, up to the bad record.
      * The engine's progress goes in first, in the same transaction. */
     uint64_t pos = tly_log_reader_position(p->reader);
-    if (n > 0 && (tly_engine_flush(p->engine) != 0 ||
+    if (n > 0 && (tly_engine_flush(p->engine) != 0 || tly_segments_flush(p->segments) != 0 ||
                   tly_state_set_position(p->state, TLY_CONSUMER_NAME, pos) != 0 ||
                   tly_state_commit(p->state) != 0)) {
         tly_state_rollback(p->state);
         tly_engine_drop(p->engine);
+        tly_segments_drop(p->segments);
         counts_restore(p, &before);
         return TLY_EIO;
     }
     if (n == 0) {
         tly_state_rollback(p->state);
         tly_engine_drop(p->engine);
+        tly_segments_drop(p->segments);
     } else {
         tly_engine_committed(p->engine);
+        tly_segments_committed(p->segments);
     }
     p->position = pos;
     atomic_store(&p->pos_shared, pos);
@@ -311,10 +315,12 @@ static void segment_sweep(struct tly_pipeline *p)
         n = tly_segments_sweep(p->segments, now, SWEEP_BATCH);
         if (n < 0 || tly_state_commit(p->state) != 0) {
             tly_state_rollback(p->state);
+            tly_segments_drop(p->segments);
             tly_log_error(p->lg, "segment sweep failed; trying again later", "error=\"%s\"",
                           tly_strerror(n < 0 ? n : TLY_EIO));
             return;
         }
+        tly_segments_committed(p->segments);
     }
 }
 

@@ -302,6 +302,25 @@ static const char *const migrations[] = {
     "CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';"
     "CREATE INDEX deliveries_by_tenant ON deliveries (tenant_id, id);"
     "CREATE INDEX deliveries_by_status ON deliveries (status, created_at);",
+
+    /* 11: event segments' state, one row per user (engine/segment_state.h):
+     * segment_users.state holds, per event segment, the events its
+     * behaviour conditions counted and the number of membership changes;
+     * recheck_at is when a rolling window of any of them must be judged
+     * again. segments.rules_gen moves on when a PUT changes the rules (counts
+     * made under another generation are forgotten). The rows of
+     * segment_events and segment_state (the layout of migration 9) are
+     * converted by the segment evaluator when it opens, which leaves both
+     * tables empty. */
+    "ALTER TABLE segments ADD COLUMN rules_gen INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE segment_users ("
+    "  tenant_id INTEGER NOT NULL,"
+    "  user_id TEXT NOT NULL,"
+    "  state BLOB NOT NULL,"
+    "  recheck_at INTEGER,"
+    "  PRIMARY KEY (tenant_id, user_id)) WITHOUT ROWID;"
+    "CREATE INDEX segment_users_recheck ON segment_users (recheck_at)"
+    "  WHERE recheck_at IS NOT NULL;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

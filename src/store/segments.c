@@ -58,7 +58,7 @@ int tly_segment_create(sqlite3 *db, uint32_t tenant, const char *id, const char 
     return rc;
 }
 
-#define COLS "tenant_id, id, uid, kind, definition, created_at, updated_at"
+#define COLS "tenant_id, id, uid, kind, definition, created_at, updated_at, rules_gen"
 
 static int walk(sqlite3_stmt *st, int counted, tly_segment_row_fn fn, void *arg, int *rows)
 {
@@ -73,7 +73,8 @@ static int walk(sqlite3_stmt *st, int counted, tly_segment_row_fn fn, void *arg,
             .len = (size_t)sqlite3_column_bytes(st, 4),
             .created_at = sqlite3_column_int64(st, 5),
             .updated_at = sqlite3_column_int64(st, 6),
-            .members = counted ? sqlite3_column_int64(st, 7) : -1,
+            .gen = (uint32_t)sqlite3_column_int64(st, 7),
+            .members = counted ? sqlite3_column_int64(st, 8) : -1,
         };
         if (row.id == NULL || row.kind == NULL || row.definition == NULL)
             return TLY_EIO;
@@ -131,23 +132,19 @@ int tly_segment_kind(sqlite3 *db, uint32_t tenant, const char *id, char kind[8])
     return rc;
 }
 
-/* Deletes the per-segment rows (members too when `members`). */
+/* A segment's rules changed (its counts are forgotten: the evaluator sees
+ * a new generation), or it is deleted (`members`: its members go; the
+ * evaluator forgets the state of a uid it no longer has). */
 static int clear(sqlite3 *db, uint32_t tenant, const char *id, int members)
 {
-    static const char *const sql[] = {
-        "DELETE FROM segment_events WHERE tenant_id = ?1 AND segment_id = ?2",
-        "UPDATE segment_state SET recheck_at = NULL WHERE tenant_id = ?1 AND segment_id = ?2",
-        "DELETE FROM segment_state WHERE tenant_id = ?1 AND segment_id = ?2",
-        "DELETE FROM segment_members WHERE tenant_id = ?1 AND segment_id = ?2",
-    };
-    for (int i = 0; i < 4; i++) {
-        if (!members && i >= 2)
-            break;
-        sqlite3_stmt *st;
-        if (prep(db, sql[i], tenant, id, &st) != 0 || run(st) != 0)
-            return TLY_EIO;
-    }
-    return 0;
+    sqlite3_stmt *st;
+    if (prep(db,
+             members ? "DELETE FROM segment_members WHERE tenant_id = ?1 AND segment_id = ?2"
+                     : "UPDATE segments SET rules_gen = rules_gen + 1 WHERE tenant_id = ?1 AND "
+                       "id = ?2",
+             tenant, id, &st) != 0)
+        return TLY_EIO;
+    return run(st);
 }
 
 int tly_segment_replace(sqlite3 *db, uint32_t tenant, const char *id, const char *kind,

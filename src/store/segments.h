@@ -1,15 +1,18 @@
 /*
- * Segment definitions and members in state.db (migration 8: tables
- * segments, segment_members, segment_state, segment_events).
+ * Segment definitions and members in state.db (migrations 9 and 11:
+ * tables segments and segment_members; the evaluator's per-user state,
+ * segment_users, is engine/segment_eval.c's).
  *
  * A definition is stored as the canonical JSON of tly_segment_to_json
  * (engine/segment.h); this module does not parse it. Members are rows of
  * segment_members (user, entered_at in ms); a user who leaves loses the
  * row. Member pages are ordered by user id (keyset: "after" a user id).
  *
- * Deleting a segment removes its definition, members, state and counted
- * events in one transaction. Replacing one whose rules changed clears its
- * counted events and rechecks (the members stay until judged again).
+ * Deleting a segment removes its definition and members in one
+ * transaction (its uid goes with it, and so, lazily, the evaluator's state
+ * under it). Replacing one whose rules changed moves its rules generation
+ * on, so the events counted so far are forgotten (the members stay until
+ * judged again).
  *
  * Every function works on a connection borrowed for the call and keeps
  * nothing; strings passed in are borrowed for the call. Errors: TLY_EIO
@@ -26,6 +29,7 @@ struct tly_segment_row {
     uint32_t tenant;
     const char *id;
     int64_t uid;
+    uint32_t gen;     /* rules generation: moves on when the rules change */
     const char *kind; /* "static" or "event" */
     const char *definition;
     size_t len;
@@ -43,8 +47,8 @@ int tly_segment_get(sqlite3 *db, uint32_t tenant, const char *id, tly_segment_ro
 /* The tenant's segments by id (members counted); tenant 0: every tenant's
  * (members not counted), for loaders. */
 int tly_segments_list(sqlite3 *db, uint32_t tenant, tly_segment_row_fn fn, void *arg);
-/* Replaces the definition; clear_history drops counted events and
- * rechecks. 0; TLY_ENOENT. */
+/* Replaces the definition; clear_history forgets the counted events (a
+ * new rules generation). 0; TLY_ENOENT. */
 int tly_segment_replace(sqlite3 *db, uint32_t tenant, const char *id, const char *kind,
                         const char *definition, int clear_history, int64_t now);
 /* 0; TLY_ENOENT. */

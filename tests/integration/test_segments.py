@@ -198,6 +198,35 @@ def test_event_segment_conditions_entry_and_exit(data):
     assert d.stop() == 0
 
 
+def test_attribute_conditions_see_each_change(data):
+    """Judging reads the user's attributes as they are now, whoever changed
+    them: a PUT /v1/users between two events, or a profile update."""
+    t = create_tenant(data)
+    d = Daemon(data)
+    key, wk = t["admin_key"], t["write_key"]
+    status, s = call(d, "POST", "/v1/segments", key, {
+        "id": "gold-buyers", "type": "event", "conditions": [
+            {"path": "plan", "op": "eq", "value": "gold"},
+            {"event": "order_placed", "measure": "count", "op": "gte", "value": 1}]})
+    assert status == 201, s
+    status, _ = call(d, "PUT", "/v1/users/u2", key, {"attributes": {"plan": "free"}})
+    assert status == 201
+    d.post("/server/v4", json.dumps(event("a1", user="u2", amount=10)), wk)
+    d.wait_processed()
+    assert members(d, key, "gold-buyers") == []
+    status, _ = call(d, "PUT", "/v1/users/u2", key, {"attributes": {"plan": "gold"}})
+    assert status == 200
+    d.post("/server/v4", json.dumps(event("a2", user="u2", amount=10)), wk)
+    d.wait_processed()
+    assert members(d, key, "gold-buyers") == ["u2"]
+    ident = {"type": "identify", "userId": "u2", "messageId": "i9",
+             "timestamp": iso_now(-5), "traits": {"plan": "free"}}
+    d.post("/segment/v4", json.dumps(ident), wk)
+    d.wait_processed()
+    assert members(d, key, "gold-buyers") == []
+    assert d.stop() == 0
+
+
 def test_rolling_window_expires_with_the_clock(data):
     t = create_tenant(data)
     d = Daemon(data)

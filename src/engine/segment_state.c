@@ -1,0 +1,307 @@
+/*
+ * Per-user segment state and its encoding (see segment_state.h).
+ */
+#include "engine/segment_state.h"
+#include "core/err.h"
+#include "core/varint.h"
+#include "engine/segment.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define STATE_VERSION 1
+
+enum { TAG_NONE, TAG_COUNT, TAG_COUNT_SUM, TAG_TIMES, TAG_TIMES_VALUES };
+
+static void count_free(struct tly_segcount *c)
+{
+    free(c->ev);
+    memset(c, 0, sizeof *c);
+}
+
+static void state_free(struct tly_segstate *st)
+{
+    for (uint32_t i = 0; i < st->ncond; i++)
+        count_free(&st->cond[i]);
+    free(st->cond);
+    st->cond = NULL;
+    st->ncond = 0;
+}
+
+void tly_userseg_free(struct tly_userseg *u)
+{
+    for (uint32_t i = 0; i < u->n; i++)
+        state_free(&u->seg[i]);
+    free(u->seg);
+    memset(u, 0, sizeof *u);
+}
+
+struct tly_segstate *tly_userseg_get(struct tly_userseg *u, int64_t uid, int create)
+{
+    uint32_t lo = 0, hi = u->n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (u->seg[mid].uid < uid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < u->n && u->seg[lo].uid == uid)
+        return &u->seg[lo];
+    if (!create)
+        return NULL;
+    if (u->n == u->cap) {
+        uint32_t cap = u->cap ? u->cap * 2 : 4;
+        struct tly_segstate *p = realloc(u->seg, cap * sizeof *p);
+        if (p == NULL)
+            return NULL;
+        u->seg = p;
+        u->cap = cap;
+    }
+    memmove(&u->seg[lo + 1], &u->seg[lo], (u->n - lo) * sizeof *u->seg);
+    u->n++;
+    memset(&u->seg[lo], 0, sizeof u->seg[lo]);
+    u->seg[lo].uid = uid;
+    return &u->seg[lo];
+}
+
+int tly_segstate_resize(struct tly_segstate *st, uint32_t ncond)
+{
+    if (ncond == st->ncond)
+        return 0;
+    for (uint32_t i = ncond; i < st->ncond; i++)
+        count_free(&st->cond[i]);
+    if (ncond == 0) {
+        free(st->cond);
+        st->cond = NULL;
+        st->ncond = 0;
+        return 0;
+    }
+    struct tly_segcount *c = realloc(st->cond, ncond * sizeof *c);
+    if (c == NULL)
+        return TLY_ENOMEM;
+    for (uint32_t i = st->ncond; i < ncond; i++)
+        memset(&c[i], 0, sizeof c[i]);
+    st->cond = c;
+    st->ncond = ncond;
+    return 0;
+}
+
+void tly_segstate_clear_counts(struct tly_segstate *st)
+{
+    for (uint32_t i = 0; i < st->ncond; i++)
+        count_free(&st->cond[i]);
+}
+
+int tly_segcount_add(struct tly_segcount *c, int64_t ts, double v, int windowed)
+{
+    if (!windowed) {
+        c->count++;
+        c->sum += v;
+        return 0;
+    }
+    if (c->n == c->cap) {
+        uint32_t cap = c->cap ? c->cap * 2 : 2;
+        struct tly_segevent *e = realloc(c->ev, cap * sizeof *e);
+        if (e == NULL)
+            return TLY_ENOMEM;
+        c->ev = e;
+        c->cap = cap;
+    }
+    uint32_t i = c->n; /* events mostly arrive in time order: insert from the end */
+    while (i > 0 && c->ev[i - 1].ts > ts) {
+        c->ev[i] = c->ev[i - 1];
+        i--;
+    }
+    c->ev[i] = (struct tly_segevent){ts, v};
+    c->n++;
+    return 0;
+}
+
+void tly_segcount_prune(struct tly_segcount *c, int64_t from)
+{
+    uint32_t k = 0;
+    while (k < c->n && c->ev[k].ts < from)
+        k++;
+    if (k == 0)
+        return;
+    memmove(c->ev, c->ev + k, (c->n - k) * sizeof *c->ev);
+    c->n -= k;
+}
+
+void tly_segcount_fold(struct tly_segcount *c)
+{
+    for (uint32_t k = 0; k < c->n; k++)
+        c->sum += c->ev[k].v;
+    c->count += c->n;
+    c->n = 0;
+}
+
+static int empty(const struct tly_segstate *st)
+{
+    if (st->changes != 0)
+        return 0;
+    for (uint32_t c = 0; c < st->ncond; c++)
+        if (st->cond[c].n != 0 || st->cond[c].count != 0 || st->cond[c].sum != 0)
+            return 0;
+    return 1;
+}
+
+/* The most bytes put_count writes for `c`. */
+static size_t count_room(const struct tly_segcount *c)
+{
+    return 1 + TLY_VARINT_MAX + sizeof(double) + c->n * (TLY_VARINT_MAX + sizeof(double));
+}
+
+static uint8_t *put_f64(uint8_t *p, double d)
+{
+    memcpy(p, &d, sizeof d); /* IEEE-754, host order (LE) */
+    return p + sizeof d;
+}
+
+static uint8_t *put_count(uint8_t *p, const struct tly_segcount *c)
+{
+    if (c->n > 0) {
+        int values = 0;
+        for (uint32_t k = 0; k < c->n; k++)
+            values |= c->ev[k].v != 0;
+        *p++ = values ? TAG_TIMES_VALUES : TAG_TIMES;
+        p = tly_varint_write(p, c->n);
+        for (uint32_t k = 0; k < c->n; k++) {
+            p = tly_varint_write(p, k == 0 ? tly_zigzag(c->ev[0].ts)
+                                           : (uint64_t)c->ev[k].ts - (uint64_t)c->ev[k - 1].ts);
+            if (values)
+                p = put_f64(p, c->ev[k].v);
+        }
+        return p;
+    }
+    uint8_t tag = c->sum != 0 ? TAG_COUNT_SUM : c->count != 0 ? TAG_COUNT : TAG_NONE;
+    *p++ = tag;
+    if (tag != TAG_NONE)
+        p = tly_varint_write(p, (uint64_t)c->count);
+    if (tag == TAG_COUNT_SUM)
+        p = put_f64(p, c->sum);
+    return p;
+}
+
+int tly_userseg_encode(const struct tly_userseg *u, int (*keep)(int64_t uid, void *arg), void *arg,
+                       struct tly_buf *out)
+{
+    uint32_t n = 0;
+    size_t room = 1 + TLY_VARINT_MAX;
+    for (uint32_t i = 0; i < u->n; i++) {
+        const struct tly_segstate *st = &u->seg[i];
+        if (empty(st) || (keep != NULL && !keep(st->uid, arg)))
+            continue;
+        n++;
+        room += 4 * TLY_VARINT_MAX;
+        for (uint32_t c = 0; c < st->ncond; c++)
+            room += count_room(&st->cond[c]);
+    }
+    if (tly_buf_reserve(out, room) != 0)
+        return TLY_ENOMEM;
+    uint8_t *start = (uint8_t *)out->data + out->len, *p = start;
+    *p++ = STATE_VERSION;
+    p = tly_varint_write(p, n);
+    for (uint32_t i = 0; i < u->n; i++) {
+        const struct tly_segstate *st = &u->seg[i];
+        if (empty(st) || (keep != NULL && !keep(st->uid, arg)))
+            continue;
+        p = tly_varint_write(p, (uint64_t)st->uid);
+        p = tly_varint_write(p, st->gen);
+        p = tly_varint_write(p, (uint64_t)st->changes);
+        p = tly_varint_write(p, st->ncond);
+        for (uint32_t c = 0; c < st->ncond; c++)
+            p = put_count(p, &st->cond[c]);
+    }
+    out->len += (size_t)(p - start);
+    return 0;
+}
+
+static int get_count(struct tly_reader *r, struct tly_segcount *c)
+{
+    uint8_t tag = tly_reader_byte(r);
+    switch (tag) {
+    case TAG_NONE:
+        return 0;
+    case TAG_COUNT:
+    case TAG_COUNT_SUM:
+        c->count = (int64_t)(tly_reader_varint(r) & INT64_MAX);
+        if (tag == TAG_COUNT_SUM)
+            c->sum = tly_reader_f64(r);
+        return 0;
+    case TAG_TIMES:
+    case TAG_TIMES_VALUES: {
+        uint64_t n = tly_reader_varint(r);
+        /* Each event takes a byte at least: a length past the end is a lie. */
+        if (r->bad || n == 0 || n > (uint64_t)(r->end - r->p))
+            return r->bad = 1, TLY_ECORRUPT;
+        if ((c->ev = calloc(n, sizeof *c->ev)) == NULL)
+            return TLY_ENOMEM;
+        c->n = c->cap = (uint32_t)n;
+        for (uint64_t k = 0; k < n && !r->bad; k++) {
+            uint64_t v = tly_reader_varint(r);
+            if (k == 0)
+                c->ev[0].ts = tly_unzigzag(v);
+            else if (v > INT64_MAX ||
+                     __builtin_add_overflow(c->ev[k - 1].ts, (int64_t)v, &c->ev[k].ts))
+                r->bad = 1; /* sorted: no step past INT64_MAX */
+            if (tag == TAG_TIMES_VALUES)
+                c->ev[k].v = tly_reader_f64(r);
+        }
+        return r->bad ? TLY_ECORRUPT : 0;
+    }
+    default:
+        return r->bad = 1, TLY_ECORRUPT;
+    }
+}
+
+int tly_userseg_decode(const void *data, size_t len, struct tly_userseg *u)
+{
+    memset(u, 0, sizeof *u);
+    struct tly_reader r;
+    tly_reader_init(&r, data, len);
+    if (tly_reader_byte(&r) != STATE_VERSION)
+        return TLY_ECORRUPT;
+    uint64_t n = tly_reader_varint(&r);
+    int rc = r.bad || n > len ? TLY_ECORRUPT : 0;
+    int64_t last = 0;
+    for (uint64_t i = 0; i < n && rc == 0; i++) {
+        int64_t uid = (int64_t)tly_reader_varint(&r);
+        uint64_t gen = tly_reader_varint(&r);
+        uint64_t changes = tly_reader_varint(&r);
+        uint64_t ncond = tly_reader_varint(&r);
+        /* Sorted by uid, no repeats; uids are positive. */
+        if (r.bad || uid <= last || gen > UINT32_MAX || changes > INT64_MAX ||
+            ncond > TLY_SEGMENT_CONDITIONS) {
+            rc = TLY_ECORRUPT;
+            break;
+        }
+        last = uid;
+        struct tly_segstate *st = tly_userseg_get(u, uid, 1);
+        if (st == NULL || tly_segstate_resize(st, (uint32_t)ncond) != 0) {
+            rc = TLY_ENOMEM;
+            break;
+        }
+        st->gen = (uint32_t)gen;
+        st->changes = (int64_t)changes;
+        for (uint32_t c = 0; c < st->ncond && rc == 0; c++)
+            rc = get_count(&r, &st->cond[c]);
+    }
+    if (rc == 0 && (r.bad || r.p != r.end))
+        rc = TLY_ECORRUPT;
+    if (rc != 0)
+        tly_userseg_free(u);
+    return rc;
+}
+
+size_t tly_userseg_bytes(const struct tly_userseg *u)
+{
+    size_t b = u->cap * sizeof *u->seg;
+    for (uint32_t i = 0; i < u->n; i++) {
+        b += u->seg[i].ncond * sizeof *u->seg[i].cond;
+        for (uint32_t c = 0; c < u->seg[i].ncond; c++)
+            b += u->seg[i].cond[c].cap * sizeof(struct tly_segevent);
+    }
+    return b;
+}

@@ -1,0 +1,97 @@
+/*
+ * One user's state in the event segments of a tenant, and its compact
+ * encoding (segment_users.state, one row per user).
+ *
+ * Per event segment the user was judged for (by the segment's uid):
+ *   gen      the rules generation the counts were made under (a PUT that
+ *            changes a segment's conditions moves it on: counts made under
+ *            another generation are forgotten);
+ *   changes  the number of membership changes so far (the outbox dedupe
+ *            keys number them);
+ *   per condition what it counted (attribute conditions count nothing):
+ *     all time        count and sum of the counted events;
+ *     rolling window  the counted events still inside it: their times,
+ *                     sorted, and summed values.
+ * Membership itself is segment_members' (the evaluator caches it here in
+ * `member` / `entered_at`, which are not encoded).
+ *
+ * Encoding (version 1), little-endian, varints as in protobuf (varint.h):
+ *   u8 version, varint nseg, per segment: varint uid, varint gen, varint
+ *   changes, varint ncond, per condition a tag byte and its data:
+ *     0 nothing, 1 varint count, 2 varint count + f64 sum,
+ *     3 varint n + n times (zigzag-varint time, as a gap from the one
+ *       before, the first from 0), 4 the same with an f64 value after
+ *       each time.
+ *
+ * A state owns its memory; tly_userseg_free releases it.
+ */
+#ifndef TLY_ENGINE_SEGMENT_STATE_H
+#define TLY_ENGINE_SEGMENT_STATE_H
+
+#include "core/buf.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct tly_segevent {
+    int64_t ts; /* event time */
+    double v;   /* summed value (0 for a count) */
+};
+
+struct tly_segcount {
+    int64_t count; /* all time */
+    double sum;
+    struct tly_segevent *ev; /* rolling window: by time, ascending (repeats allowed) */
+    uint32_t n, cap;
+};
+
+struct tly_segstate {
+    int64_t uid;
+    uint32_t gen;
+    int64_t changes;
+    int member;         /* not encoded: segment_members' */
+    int64_t entered_at; /* when a member */
+    struct tly_segcount *cond;
+    uint32_t ncond;
+};
+
+struct tly_userseg {
+    struct tly_segstate *seg; /* sorted by uid */
+    uint32_t n, cap;
+};
+
+void tly_userseg_free(struct tly_userseg *u);
+
+/* The state of segment `uid`; created (empty) when absent and `create`.
+ * NULL when absent (or out of memory). Pointers into u->seg are valid
+ * until the next creation. */
+struct tly_segstate *tly_userseg_get(struct tly_userseg *u, int64_t uid, int create);
+
+/* Makes `st` hold `ncond` conditions (new ones empty, extra ones
+ * dropped). 0 or TLY_ENOMEM. */
+int tly_segstate_resize(struct tly_segstate *st, uint32_t ncond);
+/* Forgets every count (a new rules generation). */
+void tly_segstate_clear_counts(struct tly_segstate *st);
+
+/* Counts an event at time `ts` with summed value `v`: into the list when
+ * `windowed`, else into count and sum. 0 or TLY_ENOMEM. */
+int tly_segcount_add(struct tly_segcount *c, int64_t ts, double v, int windowed);
+/* Drops the listed events before `from`. */
+void tly_segcount_prune(struct tly_segcount *c, int64_t from);
+/* Moves the listed events into count and sum (a condition counted all
+ * time whose state was kept as a list). */
+void tly_segcount_fold(struct tly_segcount *c);
+
+/* Appends the encoding of `u` (only the segments for which keep(uid, arg)
+ * is nonzero, keep NULL: all; a segment with nothing counted and no
+ * change is left out). 0 or TLY_ENOMEM. */
+int tly_userseg_encode(const struct tly_userseg *u, int (*keep)(int64_t uid, void *arg), void *arg,
+                       struct tly_buf *out);
+/* Decodes into `u` (initialised here). 0, TLY_ECORRUPT (u is then
+ * empty), or TLY_ENOMEM. */
+int tly_userseg_decode(const void *data, size_t len, struct tly_userseg *u);
+
+/* Heap bytes held by `u` (for the cache's accounting). */
+size_t tly_userseg_bytes(const struct tly_userseg *u);
+
+#endif
