@@ -31,6 +31,7 @@ enum {
     S_LOAD,
     S_MEMBERS,
     S_PUT,
+    S_UPDATE,
     S_MEMBER,
     S_ENTER,
     S_EXIT,
@@ -48,6 +49,8 @@ static const char *const sql[S_COUNT] = {
     [S_PUT] = "INSERT INTO segment_users (tenant_id, user_id, state, recheck_at) VALUES (?1, ?2, "
               "?3, ?4) ON CONFLICT DO UPDATE SET state = excluded.state, recheck_at = "
               "excluded.recheck_at",
+    [S_UPDATE] = "UPDATE segment_users SET state = ?3, recheck_at = ?4 WHERE tenant_id = ?1 AND "
+                 "user_id = ?2",
     [S_MEMBER] = "SELECT entered_at FROM segment_members WHERE tenant_id = ?1 AND segment_id = "
                  "?2 AND user_id = ?3",
     [S_ENTER] = "INSERT OR IGNORE INTO segment_members (tenant_id, segment_id, user_id, "
@@ -86,6 +89,7 @@ struct ref {
 struct uentry {
     struct tly_cache_entry ce; /* first: the cache's view */
     uint32_t tenant;
+    int stored;         /* segment_users has the user's row */
     uint32_t attrs_gen; /* 0: not read */
     cJSON *attrs;       /* NULL: none */
     size_t attrs_bytes;
@@ -321,6 +325,7 @@ static int entry_load(struct tly_segments *s, struct uentry *en)
     int step = sqlite3_step(st);
     int rc = 0;
     if (step == SQLITE_ROW) {
+        en->stored = 1;
         rc = tly_userseg_decode(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
                                 &en->us);
         if (rc == TLY_ECORRUPT) {
@@ -758,11 +763,12 @@ int tly_segments_flush(struct tly_segments *s)
     if (c->ndirty > 1)
         qsort(c->dirty, c->ndirty, sizeof *c->dirty, by_row_key);
     for (size_t k = 0; k < c->ndirty; k++) {
-        const struct uentry *en = (const struct uentry *)c->dirty[k];
+        struct uentry *en = (struct uentry *)c->dirty[k];
         tly_buf_reset(&s->buf);
         if (tly_userseg_encode(&en->us, s->removed ? loaded : NULL, s, &s->buf) != 0)
             return TLY_ENOMEM;
-        sqlite3_stmt *st = stmt(s, S_PUT, en->tenant, en->user, NULL);
+        /* An UPDATE of a row known to exist costs one search, not two. */
+        sqlite3_stmt *st = stmt(s, en->stored ? S_UPDATE : S_PUT, en->tenant, en->user, NULL);
         sqlite3_bind_blob(st, 3, s->buf.data, (int)s->buf.len, SQLITE_STATIC);
         int64_t recheck = recheck_of(s, en);
         if (recheck == INT64_MAX)
@@ -771,6 +777,12 @@ int tly_segments_flush(struct tly_segments *s)
             sqlite3_bind_int64(st, 4, recheck);
         if (done(st) != 0)
             return TLY_EIO;
+        if (en->stored && sqlite3_changes(s->db) == 0) { /* gone meanwhile: write it anew */
+            en->stored = 0;
+            k--;
+            continue;
+        }
+        en->stored = 1;
     }
     return 0;
 }
