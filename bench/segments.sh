@@ -15,6 +15,12 @@
 # Measured: events/s from the run's own JSON (its catch-up loop); the wall
 # time of the whole command is shown too, and what the run left in
 # state.db (members, segment_entered outbox entries, users with state).
+# With WARM=1 (the default), after each such "cold" run (every user new:
+# nothing to read back from the store), the same USERS send N more events
+# (another seed) into that run's data dir and `tallyd pipeline run` is timed
+# again: the "warm" figure, where every user's state is read back from
+# segment_users by a new process, the rolling windows' lists are longer, and
+# counts keep crossing thresholds.
 # Checks per run: failed == 0 and processed + duplicates == N (an invalid
 # run makes the script exit 1). Prints the median events/s of each K and
 # the ratio of 100 to 0. Target (reported, not asserted): with 100 event
@@ -24,6 +30,7 @@
 #      SETS="0 100" (segment counts) ROUNDS=1 (runs of each, interleaved)
 #      KEEP_DATA=DIR (copy the data dir with the most segments there, before
 #                     its run, to profile or re-run on the same backlog)
+#      WARM=1 (0: cold runs only)
 #      TARGET=100000 (events/s with 100 segments)
 set -euo pipefail
 
@@ -35,6 +42,7 @@ SEED=${SEED:-20260314}
 SETS=${SETS:-0 100}
 ROUNDS=${ROUNDS:-1}
 KEEP_DATA=${KEEP_DATA:-}
+WARM=${WARM:-1}
 TARGET=${TARGET:-100000}
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -51,6 +59,7 @@ done
 [[ $N =~ ^[1-9][0-9]*$ ]] || die "N must be a positive integer"
 [[ $USERS =~ ^[1-9][0-9]*$ ]] || die "USERS must be a positive integer"
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer"
+[[ $WARM =~ ^[01]$ ]] || die "WARM must be 0 or 1"
 for k in $SETS; do [[ $k =~ ^[0-9]+$ ]] || die "SETS must be segment counts: $SETS"; done
 [[ -z $KEEP_DATA || ! -e $KEEP_DATA ]] || die "KEEP_DATA=$KEEP_DATA exists already"
 
@@ -134,7 +143,33 @@ if [[ -n $KEEP_DATA ]]; then
 fi
 
 # ------------------------------------------------------------------ runs ---
-declare -A EPS WALL LEFT
+# Times `tallyd pipeline run` on $1 (K = $2, LABEL = $3); sets run_eps and
+# run_wall, and records problems of an invalid run.
+timed_run() {
+  local data=$1 k=$2 label=$3 run_rc=0 ok processed duplicates failed
+  TIMEFORMAT='%R'
+  { time "$tallyd" pipeline run --data "$data" >"$work/run.out" 2>"$work/run.err"; } \
+    2>"$work/run.time" || run_rc=$?
+  if ((run_rc != 0)); then
+    cat "$work/run.out" "$work/run.err" >&2
+    die "tallyd pipeline run exited with status $run_rc ($k segments, $label)"
+  fi
+  local run_json
+  run_json=$(tail -n 1 "$work/run.out")
+  read -r ok processed duplicates failed run_eps < <(
+    python3 -c 'import json, sys; j = json.loads(sys.argv[1])
+print(str(j["ok"]).lower(), *(j[k] for k in ("processed", "duplicates", "failed",
+                                             "events_per_second")))' "$run_json"
+  ) || die "cannot parse the run's JSON: $run_json"
+  run_wall=$(cat "$work/run.time")
+  echo "  $label: $run_json"
+  [[ $ok == true ]] || problems+=("$k segments, $label: ok=$ok")
+  ((failed == 0)) || problems+=("$k segments, $label: failed = $failed, expected 0")
+  ((processed + duplicates == N)) ||
+    problems+=("$k segments, $label: processed + duplicates = $((processed + duplicates)), expected $N")
+}
+
+declare -A EPS WALL LEFT WEPS
 problems=()
 for ((round = 1; round <= ROUNDS; round++)); do
   for k in $SETS; do
@@ -142,30 +177,26 @@ for ((round = 1; round <= ROUNDS; round++)); do
     rm -rf "$data"
     cp -a "$work/defs$k" "$data"
     echo "round $round: tallyd pipeline run ($k event segments), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-    TIMEFORMAT='%R'
-    run_rc=0
-    { time "$tallyd" pipeline run --data "$data" >"$work/run.out" 2>"$work/run.err"; } \
-      2>"$work/run.time" || run_rc=$?
-    if ((run_rc != 0)); then
-      cat "$work/run.out" "$work/run.err" >&2
-      die "tallyd pipeline run exited with status $run_rc ($k segments)"
-    fi
-    run_json=$(tail -n 1 "$work/run.out")
-    read -r ok processed duplicates failed eps < <(
-      python3 -c 'import json, sys; j = json.loads(sys.argv[1])
-print(str(j["ok"]).lower(), *(j[k] for k in ("processed", "duplicates", "failed",
-                                             "events_per_second")))' "$run_json"
-    ) || die "cannot parse the run's JSON: $run_json"
+    timed_run "$data" "$k" cold
     read -r members entered counted < <(left "$data") || die "cannot read state.db"
-    echo "  $run_json"
     echo "  left: $members members, $entered segment_entered entries, $counted users with state"
-    [[ $ok == true ]] || problems+=("$k segments: ok=$ok")
-    ((failed == 0)) || problems+=("$k segments: failed = $failed, expected 0")
-    ((processed + duplicates == N)) ||
-      problems+=("$k segments: processed + duplicates = $((processed + duplicates)), expected $N")
-    EPS[$k]="${EPS[$k]:-} $eps"
-    WALL[$k]="${WALL[$k]:-} $(cat "$work/run.time")"
+    EPS[$k]="${EPS[$k]:-} $run_eps"
+    WALL[$k]="${WALL[$k]:-} $run_wall"
     LEFT[$k]="$members / $entered / $counted"
+    if ((WARM)); then
+      # The same users send N more events (another seed), processed by a
+      # new process that reads their state back.
+      start_daemon "$data" "$work/tallyd-warm.log" --no-pipeline
+      python3 "$root/bench/pipeline_load.py" --url "$base" --key "$write_key" \
+        --events "$N" --users "$USERS" --dup-pct "$DUP_PCT" --batch 500 \
+        --connections "$CONNECTIONS" --seed "$((SEED + round))" >/dev/null ||
+        die "loading the warm backlog failed (see above)"
+      rc=0
+      stop_daemon || rc=$?
+      ((rc == 0)) || die "tallyd exited with status $rc after SIGTERM"
+      timed_run "$data" "$k" warm
+      WEPS[$k]="${WEPS[$k]:-} $run_eps"
+    fi
     rm -rf "$data"
   done
 done
@@ -186,10 +217,27 @@ for k in $SETS; do
   [[ -n ${MED[0]:-} ]] && ratio=$(awk -v a="${MED[$k]}" -v b="${MED[0]}" 'BEGIN { printf "%.1f %%", a / b * 100 }')
   printf '%-10s %12s %10s %10s  %-28s%s\n' "$k" "${MED[$k]}" "$wall" "$ratio" "${LEFT[$k]}" "${EPS[$k]}"
 done
+declare -A WMED
+if ((WARM)); then
+  echo
+  echo "warm: the same users' next $N events, their state read back from the store"
+  printf '%-10s %12s %10s  %s\n' "segments" "events/s" "vs 0" "events/s of each round"
+  for k in $SETS; do
+    # shellcheck disable=SC2086
+    WMED[$k]=$(median ${WEPS[$k]})
+    ratio="-"
+    [[ -n ${WMED[0]:-} ]] && ratio=$(awk -v a="${WMED[$k]}" -v b="${WMED[0]}" 'BEGIN { printf "%.1f %%", a / b * 100 }')
+    printf '%-10s %12s %10s %s\n' "$k" "${WMED[$k]}" "$ratio" "${WEPS[$k]}"
+  done
+fi
 if [[ -n ${MED[100]:-} ]]; then
   echo
-  printf 'segments: %s events/s with 100 event segments on one core (target >= %s)%s\n' \
+  printf 'segments: %s events/s with 100 event segments on one core, cold (target >= %s)%s\n' \
     "${MED[100]}" "$TARGET" "$( ((MED[100] >= TARGET)) || echo "   BELOW TARGET")"
+  if [[ -n ${WMED[100]:-} ]]; then
+    printf 'segments: %s events/s with 100 event segments on one core, warm (target >= %s)%s\n' \
+      "${WMED[100]}" "$TARGET" "$( ((WMED[100] >= TARGET)) || echo "   BELOW TARGET")"
+  fi
 fi
 if ((${#problems[@]} > 0)); then
   echo

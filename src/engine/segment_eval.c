@@ -44,8 +44,10 @@ enum {
 
 static const char *const sql[S_COUNT] = {
     [S_LOAD] = "SELECT state FROM segment_users WHERE tenant_id = ?1 AND user_id = ?2",
-    [S_MEMBERS] = "SELECT segment_id, entered_at FROM segment_members WHERE tenant_id = ?1 AND "
-                  "user_id = ?2",
+    /* The planner, without statistics, would scan the tenant's part of the
+     * primary key (every member of every segment) instead. */
+    [S_MEMBERS] = "SELECT segment_id, entered_at FROM segment_members INDEXED BY "
+                  "segment_members_by_user WHERE tenant_id = ?1 AND user_id = ?2",
     [S_PUT] = "INSERT INTO segment_users (tenant_id, user_id, state, recheck_at) VALUES (?1, ?2, "
               "?3, ?4) ON CONFLICT DO UPDATE SET state = excluded.state, recheck_at = "
               "excluded.recheck_at",
