@@ -26,6 +26,7 @@ import urllib.parse
 from zoneinfo import ZoneInfo
 
 from campaign_reference import iso, parse_iso
+from harness import wait_for
 
 HORIZON_DAYS = 400
 DAY = 86400000
@@ -342,6 +343,8 @@ def add_clock_steps(stream, now, start, steps=6):
     n = len(stream.items)
     for k in range(1, steps + 1):
         at = n * k // (steps + 1)
+        if k == steps:  # segment changes are counted from here on
+            stream.actions.setdefault(at, []).append(("watch",))
         stream.actions.setdefault(at, []).append(("clock", start + (now - start) * k // steps))
 
 
@@ -639,6 +642,8 @@ def send_stream(d, write_key, api, stream, ref, batch=500, defs=None):
                         ref.profile({"event_id": m["messageId"], "user_id": m["userId"],
                                      "timestamp": ms, "traits": m["traits"],
                                      "received_at": lo, "received_hi": hi})
+                elif act[0] == "watch":
+                    watch_segment_changes(d, api, ref)
                 elif act[0] == "clock":
                     # The events before are judged at the old clock; the
                     # sweep's changes show before any later event counts.
@@ -887,15 +892,28 @@ def compare_segments(api, ref, users, limit=20, members=True):
 # Segment changes are counted as webhook deliveries to an endpoint that
 # wants them; it is an address tally refuses (loopback, no
 # --webhook-allow-hosts), so each delivery fails at once, without a
-# request: what is counted is that the outbox entry existed.
+# request: what is counted is that the outbox entry existed. Deliveries
+# cost the daemon a write each, so the endpoint is set only for the last
+# part of the stream and the clock step after it.
 SEGMENT_CHANGE_KINDS = ("segment_entered", "segment_exited")
+STATS_EVERY_S = 2.0  # how often tally refreshes tally_webhook_backlog
 
 
-def watch_segment_changes(api):
+def watch_segment_changes(d, api, ref):
+    """Sets the endpoint once every outbox entry so far has been fanned
+    out (to no endpoint, so they never become deliveries), and tells the
+    reference to count changes from here on."""
+    d.wait_processed(timeout=600)
+    since = time.monotonic()
+    # The backlog gauge is refreshed every STATS_EVERY_S: a 0 read after
+    # a refresh that followed the last commit means nothing is left.
+    wait_for(lambda: time.monotonic() - since > STATS_EVERY_S * 1.5 and
+             d.metrics()["tally_webhook_backlog"] == 0, 120, "outbox entries fanned out")
     status, body = api.call("PUT", "/v1/webhooks", {"endpoints": [
         {"id": "segments", "url": "http://127.0.0.1:9/segments",
          "events": list(SEGMENT_CHANGE_KINDS)}]})
     assert status == 200, body
+    ref.seg.watch()
 
 
 def _deliveries_by_kind(api):
@@ -914,13 +932,10 @@ def _deliveries_by_kind(api):
 def compare_segment_changes(api, ref, timeout=120):
     """The number of segment_entered / segment_exited outbox entries (as
     deliveries, GET /v1/deliveries, all pages) against the reference's
-    entries and exits of event segments; polls until they are all there
+    entries and exits of event segments since watch_segment_changes; polls until they are all there
     (entries become deliveries a poll interval after their commit) or
     `timeout` s passed. Lines of differences."""
-    want = {k: 0 for k in SEGMENT_CHANGE_KINDS}
-    for changes in ref.seg.history.values():
-        for kind, _ in changes:
-            want[kind] += 1
+    want = ref.seg.watched()
     deadline = time.monotonic() + timeout
     while True:
         got = _deliveries_by_kind(api)

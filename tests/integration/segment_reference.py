@@ -92,6 +92,7 @@ class Segments:
         self.log = {}         # user -> lines of what changed their memberships
         self.copied = 0       # static memberships copied at aliases
         self.history = {}     # (sid, user) -> [(outbox kind, time range)]
+        self.watch_from = {}  # outbox entries by kind when watch() was called
 
     # -------------------------------------------------------- inputs ---
 
@@ -160,6 +161,19 @@ class Segments:
         for sid, sd in sorted(self.defs.items()):
             if sd["has_attr"]:
                 self._judge(sid, known, received, what)
+
+    def watch(self):
+        """Outbox entries are counted from here on (watched())."""
+        self.watch_from = self.watched(0)
+
+    def watched(self, since=None):
+        """{kind: outbox entries written since watch()}."""
+        n = {"segment_entered": 0, "segment_exited": 0}
+        for changes in self.history.values():
+            for kind, _ in changes:
+                n[kind] += 1
+        base = self.watch_from if since is None else {}
+        return {k: v - base.get(k, 0) for k, v in n.items()}
 
     # ------------------------------------------------------- judging ---
 
