@@ -464,8 +464,10 @@ class Stream:
 
     items: [(item as sent, event for the reference or None when invalid)];
     actions: {item index: [("accept", campaign id, user) | ("status", campaign id,
-    status) | ("identify", [(Segment identify message, its time in ms)])]}, done
-    before sending that item (the driver ends a batch there)."""
+    status) | ("identify", [(Segment identify message, its time in ms)]) |
+    ("alias", Segment alias message, its time in ms) | ("clock", segment clock
+    ms) | ("watch",)]}, done before sending that item (the driver ends a batch
+    there; add_aliases and add_clock_steps add the last three)."""
 
     def __init__(self, rng, now, n_events, n_users, accept_ids=(), pause_id=None):
         self.users = ["u%05d" % i for i in range(n_users)]

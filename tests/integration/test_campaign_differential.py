@@ -63,13 +63,14 @@ from harness import TALLYD, Daemon, create_tenant, run
 ASAN = "asan" in os.path.basename(TALLYD)
 EVENTS = int(os.environ.get("TALLY_CAMPAIGN_EVENTS") or (20_000 if ASAN else 100_000))
 USERS = int(os.environ.get("TALLY_CAMPAIGN_USERS") or (400 if ASAN else 2_000))
-# A fixed seed by default, checked to cover every campaign at both sizes, so
+# A fixed seed by default, checked to cover every campaign and every segment
+# case (check_segment_coverage) at both sizes, so
 # that CI is repeatable; TALLY_CAMPAIGN_SEED=random explores others.
 _seed = os.environ.get("TALLY_CAMPAIGN_SEED") or "20261127"
 SEED = random.SystemRandom().randrange(1 << 31) if _seed == "random" else int(_seed)
-PAUSED_MID_STREAM = 5
+PAUSED_MID_STREAM = 5  # index of the campaign paused for a part of the stream
 SEGMENTS = cs.SEGMENTS + cs.BEHAVIOUR_SEGMENTS
-CLOCK_START = 12 * cs.DAY  # the segment clock starts this far before now  # index of the campaign paused for a part of the stream
+CLOCK_START = 12 * cs.DAY  # the segment clock starts this far before now
 
 
 def generate(now):
