@@ -11,8 +11,11 @@ campaign and set_status() when a campaign changes status, and apply() every
 *valid* event in the order tally accepted them (log order; array order
 inside a batch). Events that tally rejects or fails (bad shape, timestamp
 outside the horizon) must not be given to apply(); a resent event_id is
-skipped by apply() itself, as the pipeline's dedupe does. Then ask
-progress(), stats() and leaderboard() with the shapes of the API contract.
+skipped by apply() itself, as the pipeline's dedupe does; profile
+updates go to profile(), alias events to alias(), static members to
+add_members() and moves of the segment clock to set_clock(). Then ask
+progress(), stats() and leaderboard() with the shapes of the API contract,
+and the segment answers of `seg` (segment_reference.Segments).
 
 Times are integers, milliseconds since the epoch, UTC.
 
@@ -55,16 +58,16 @@ here and only here if the project decides otherwise):
     and is not listed; an event processed while a campaign is paused is
     lost for it, also after it is active again. A campaign with a
     `segment` counts only the events of users who are members when the
-    event is processed (the driver keeps every membership change in a
-    request of its own, so an event processed after an entry was also
-    received after it; README "Segments": received_at >= entered_at), and
-    is listed only for members. With `count_before_entry` every user's
-    events count (and are seen) but a completion needs membership at the
-    completing event. Segments modelled: static (members given to
-    add_members()) and event segments whose conditions are all attribute
-    conditions, judged at each profile update (profile()) from the user's
-    attributes merged last write wins by event time (a tie: the later in
-    log order wins). Behaviour conditions are not modelled.
+    event is processed (an entry's time is the receive time of what caused
+    it, so every later event was received at or after it: the driver keeps
+    each static change, profile update and alias in a request of its own,
+    and the items of one batch share a receive time; README "Segments":
+    received_at >= entered_at), and is listed only for members. With
+    `count_before_entry` every user's events count (and are seen) but a
+    completion needs membership at the completing event. Segments are
+    modelled by segment_reference.py (static, attribute and behaviour
+    conditions, rolling windows on the segment clock); an event's segment
+    effects come before its campaigns'.
 10. Stats: pristine = users the tenant knows (passed to stats()) that are
     admitted and never had an event seen; in_progress = seen and not
     completed; completed = reached max_completions. For `accept`
@@ -72,6 +75,18 @@ here and only here if the project decides otherwise):
 11. Leaderboard: the users with a value > 0 in the window of `at`, by
     value descending then user_id ascending (users with 0 may or may not
     follow; the tests compare only positive values).
+12. Alias (README "Users", identity merge), per active campaign: the
+    previous user's windows that did not complete are added into the known
+    user's (count and sum add, distinct values and streak periods unite,
+    also into a known user who reached max_completions), `seen` carries
+    over, the previous user's windows are cleared (its completions and
+    rewards stay); then, if the alias's timestamp is in the campaign's
+    bounds, the known user is enrolled at the alias's receive time and a
+    member of the campaign's segment, each met window of the known user
+    (by window start; the one window of `window: campaign`) completes once,
+    up to max_completions, the reward naming the alias. Later events of the
+    previous id are applied under the known user's id (one link per
+    previous id is modelled).
 """
 
 import datetime
@@ -291,6 +306,30 @@ def value_of(activity, state):
     return longest_run(state)  # streak
 
 
+def add_values(campaign, to, frm):
+    """Adds one window's values into another's (an alias's merge)."""
+    for a in campaign.activities:
+        if a["measure"] in ("count", "sum"):
+            to[a["id"]] += frm[a["id"]]
+        else:
+            to[a["id"]] |= frm[a["id"]]
+
+
+def complete(campaign, st, win, ev):
+    """A completion of `st` in calendar window `win` (None: window
+    campaign) at event `ev`: the reward, then the window closed or the
+    values reset."""
+    st.completions += 1
+    st.rewards.append({"completion": st.completions, "event_id": ev["event_id"]})
+    st.trace.append(st.completions)
+    if win is not None:
+        win["completed"] = True
+    else:
+        st.values = new_values(campaign)
+    if campaign.max_completions and st.completions >= campaign.max_completions:
+        st.done = True
+
+
 class UserState:
     """One user's progress in one campaign."""
 
@@ -301,6 +340,7 @@ class UserState:
         self.values = new_values(campaign)  # window: campaign
         self.windows = {}              # calendar: start ms -> {"values", "completed", "end"}
         self.rewards = []              # [{"completion", "event_id"}]
+        self.merged = False            # an alias took its windows
         self.trace = []                # (event_id, name, ts, values) | completion n
 
     def status(self):
@@ -309,12 +349,8 @@ class UserState:
 
 class Reference:
     def __init__(self, definitions, segments=()):
-        self.segments = {}       # id -> definition (static or attribute conditions only)
-        for sd in segments:
-            assert sd["type"] == "static" or all("path" in x for x in sd["conditions"]), sd
-            self.segments[sd["id"]] = sd
-        self.members = {sid: set() for sid in self.segments}
-        self.attributes = {}     # user -> {key: (value, event time)}
+        from segment_reference import Segments  # it imports the helpers above
+        self.seg = Segments(segments)
         self.campaigns = {}
         for d in definitions:
             c = Campaign(d)
@@ -327,6 +363,8 @@ class Reference:
         self.accepted = {}       # (campaign id, user) -> accepted_at ms
         self.event_ids = set()   # processed event_ids (dedupe)
         self.users = set()       # users with a processed event
+        self.links = {}          # previous id -> known user (alias)
+        self.redirected = 0      # events of a previous id counted for its known user
 
     # -------------------------------------------------------- inputs ---
 
@@ -337,47 +375,119 @@ class Reference:
     def set_status(self, campaign_id, status):
         self.campaigns[campaign_id].status = status
 
-    def add_members(self, segment_id, users):
-        """Static segment members added through the API."""
-        assert self.segments[segment_id]["type"] == "static"
-        self.members[segment_id].update(users)
+    def add_members(self, segment_id, users, at=(0, None)):
+        """Static segment members added through the API (`at`: the range
+        of the request's time)."""
+        self.seg.add_members(segment_id, users, at)
+
+    def set_clock(self, ms, wall_lo=0):
+        """The segment clock (POST /debug/clock) moves to ms; returns the
+        (segment, user) pairs the sweep judged and the users whose
+        memberships it changed."""
+        return self.seg.set_clock(ms, wall_lo)
+
+    @staticmethod
+    def _received(ev):
+        return (ev.get("received_at", 0), ev.get("received_hi", ev.get("received_at", 0)))
+
+    def _take(self, ev):
+        """Dedupe; the user the event counts for. None for a duplicate."""
+        if ev["event_id"] in self.event_ids:
+            return None
+        self.event_ids.add(ev["event_id"])
+        user = self.links.get(ev["user_id"], ev["user_id"])
+        self.redirected += user != ev["user_id"]
+        self.users.add(user)
+        return user
 
     def profile(self, ev):
         """One valid profile update (identify): {"event_id", "user_id",
-        "timestamp" (ms), "traits"}. False for a duplicate."""
-        if ev["event_id"] in self.event_ids:
+        "timestamp" (ms), "traits", "received_at" [, "received_hi"]}.
+        False for a duplicate."""
+        user = self._take(ev)
+        if user is None:
             return False
-        self.event_ids.add(ev["event_id"])
-        user = ev["user_id"]
-        self.users.add(user)
-        attrs = self.attributes.setdefault(user, {})
-        for k, v in ev["traits"].items():
-            if k not in attrs or attrs[k][1] <= ev["timestamp"]:
-                attrs[k] = (v, ev["timestamp"])
-        values = {k: v for k, (v, _) in attrs.items()}
-        for sid, sd in self.segments.items():
-            if sd["type"] != "event":
-                continue
-            held = [where_holds(x, values) for x in sd["conditions"]]
-            if any(held) if sd.get("match") == "any" else all(held):
-                self.members[sid].add(user)
-            else:
-                self.members[sid].discard(user)
+        self.seg.profile(user, ev["traits"], ev["timestamp"], self._received(ev),
+                         ev["event_id"])
         return True
 
     def member(self, segment_id, user):
-        return user in self.members.get(segment_id, ())
+        return self.seg.member(segment_id, user)
 
     def apply(self, ev):
         """One valid event: {"event_id", "event_name", "user_id", "timestamp"
-        (ms), "received_at" (ms), "properties"}. False for a duplicate."""
-        if ev["event_id"] in self.event_ids:
+        (ms), "received_at" (ms) [, "received_hi"], "properties"}. False for
+        a duplicate."""
+        user = self._take(ev)
+        if user is None:
             return False
-        self.event_ids.add(ev["event_id"])
-        self.users.add(ev["user_id"])
+        if user != ev["user_id"]:
+            ev = dict(ev, user_id=user)
+        self.seg.track(user, ev["event_name"], ev["properties"], ev["timestamp"],
+                       self._received(ev), ev["event_id"])
         for cid in sorted(self.by_event.get(ev["event_name"], ())):
             self._apply_one(self.campaigns[cid], ev)
         return True
+
+    def alias(self, ev):
+        """One valid alias: {"event_id", "user_id" (known), "previous_id",
+        "timestamp", "received_at" [, "received_hi"]}. False for a
+        duplicate."""
+        if ev["event_id"] in self.event_ids:
+            return False
+        self.event_ids.add(ev["event_id"])
+        prev, known = ev["previous_id"], ev["user_id"]
+        self.users.add(known)
+        if prev == known:
+            return True
+        assert prev not in self.links and prev not in self.links.values(), \
+            "one link per previous id is modelled: " + prev
+        self.links[prev] = known
+        self.seg.alias(prev, known, self._received(ev), ev["event_id"])
+        for cid in sorted(self.campaigns):
+            if self.campaigns[cid].status == "active":
+                self._merge(self.campaigns[cid], prev, known, ev)
+        return True
+
+    def _merge(self, c, prev, known, ev):
+        fr = self.state.get((c.id, prev))
+        if fr is None or fr.merged:
+            return
+        to = self.state.get((c.id, known))
+        if to is None:
+            to = self.state[(c.id, known)] = UserState(c)
+        if c.window == "campaign":
+            add_values(c, to.values, fr.values)
+        else:
+            for start, fw in sorted(fr.windows.items()):
+                if fw["completed"]:
+                    continue  # its values earned the previous user's reward
+                tw = to.windows.setdefault(start, {"values": new_values(c), "completed": False,
+                                                   "end": fw["end"]})
+                add_values(c, tw["values"], fw["values"])
+        to.seen = to.seen or fr.seen
+        fr.values, fr.windows, fr.merged = new_values(c), {}, True
+        to.trace.append("merged %s at alias %s" % (prev, ev["event_id"]))
+        fr.trace.append("merged into %s at alias %s" % (known, ev["event_id"]))
+        # The completion check, as an event at the alias would make it.
+        if not c.in_bounds(ev["timestamp"]):
+            return
+        if c.accept and ((c.id, known) not in self.accepted or
+                         ev["received_at"] < self.accepted[(c.id, known)]):
+            return
+        if c.segment is not None and not self.member(c.segment, known):
+            return
+        wins = [None] if c.window == "campaign" else [w for _, w in sorted(to.windows.items())]
+        for win in wins:
+            if c.max_completions and to.completions >= c.max_completions:
+                break
+            values = to.values if win is None else win["values"]
+            if win is not None and win["completed"]:
+                continue
+            met = [value_of(a, values[a["id"]]) >= a["target"] for a in c.activities]
+            if not (any(met) if c.complete_any else all(met)):
+                continue
+            complete(c, to, win, ev)
 
     def _admits(self, c, user):
         return c.status == "active" and (not c.accept or (c.id, user) in self.accepted)
@@ -439,15 +549,7 @@ class Reference:
             return
         if not member:
             return  # count_before_entry: only a member completes
-        st.completions += 1
-        st.rewards.append({"completion": st.completions, "event_id": ev["event_id"]})
-        st.trace.append(st.completions)
-        if win is not None:
-            win["completed"] = True
-        else:
-            st.values = new_values(c)
-        if c.max_completions and st.completions >= c.max_completions:
-            st.done = True
+        complete(c, st, win, ev)
 
     # ------------------------------------------------------- answers ---
 
@@ -530,6 +632,8 @@ class Reference:
         for x in st.trace if st else ():
             if isinstance(x, int):
                 lines.append("  -> completion %d" % x)
+            elif isinstance(x, str):
+                lines.append(x)
             else:
                 eid, name, ts, vals = x
                 w = "" if c.window == "campaign" else " window %s" % iso(

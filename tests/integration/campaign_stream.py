@@ -10,7 +10,11 @@ Australia/Sydney, UTC); the events cluster around the recent days, the DST
 changes of the last year and month boundaries, arrive out of order (late
 events into past windows), repeat event_ids (duplicates) and include a few
 invalid items. Event times reach up to 390 days back, so the tests widen
-the tenant's timestamp horizon to HORIZON_DAYS first.
+the tenant's timestamp horizon to HORIZON_DAYS first. For the segment part
+(segment_reference.py): behaviour-condition segments and their campaigns,
+anonymous ids aliased to known users mid-stream, moves of the segment clock
+(POST /debug/clock) during the stream, and the comparison of members and
+users' segments.
 """
 
 import base64
@@ -22,6 +26,7 @@ import urllib.parse
 from zoneinfo import ZoneInfo
 
 from campaign_reference import iso, parse_iso
+from harness import wait_for
 
 HORIZON_DAYS = 400
 DAY = 86400000
@@ -173,8 +178,7 @@ def make_campaigns(rng, now, accept=(1, 9, 17)):
 
 # ------------------------------------------------------------ segments ---
 
-# A static segment and two attribute segments (behaviour conditions are not
-# modelled by the reference).
+# A static segment and two attribute segments.
 SEGMENTS = [
     {"id": "vip", "name": "VIP", "type": "static"},
     {"id": "gold", "name": "Gold plan", "type": "event",
@@ -183,6 +187,126 @@ SEGMENTS = [
      "conditions": [{"path": "country", "op": "in", "value": ["IN", "NP"]},
                     {"path": "age", "op": "gte", "value": 40}]},
 ]
+
+
+# Behaviour-condition segments (segment_reference.py): count and sum, with
+# and without `within`, match all and any, every compare op, some mixed with
+# attribute conditions on the traits identify calls set. The windows (2 h to
+# 7 d) hold part of the stream's recent events; CLOCK_STEP later, the sweep
+# makes the members of the short ones leave (and those of `lt`/`lte`
+# conditions enter).
+BEHAVIOUR_SEGMENTS = [
+    {"id": "b-orders-7d", "name": "3 orders in 7 days", "type": "event",
+     "conditions": [{"event": "order_placed", "measure": "count", "op": "gte", "value": 3,
+                     "within": "7d"}]},
+    {"id": "b-spend-1d", "name": "Mobile spend today", "type": "event", "match": "all",
+     "conditions": [{"event": "order_placed", "measure": "sum", "property": "amount",
+                     "where": [{"path": "platform", "op": "in", "value": ["android", "ios"]}],
+                     "op": "gt", "value": 400, "within": "1d"}]},
+    {"id": "b-active-any", "name": "Active", "type": "event", "match": "any",
+     "conditions": [{"event": "app_opened", "measure": "count", "op": "gte", "value": 6,
+                     "within": "3d"},
+                    {"event": "review_written", "measure": "count", "op": "gte", "value": 1,
+                     "within": "2h"}]},
+    {"id": "b-gold-visits", "name": "Gold visitors", "type": "event",
+     "conditions": [{"path": "plan", "op": "eq", "value": "gold"},
+                    {"event": "restaurant_visit", "measure": "count", "op": "gte",
+                     "value": 2}]},
+    {"id": "b-quiet", "name": "Viewers who stopped opening", "type": "event",
+     "conditions": [{"event": "page_view", "measure": "count", "op": "gte", "value": 1},
+                    {"event": "app_opened", "measure": "count", "op": "lt", "value": 2,
+                     "within": "1d"}]},
+    {"id": "b-few-stars", "name": "Few stars or 60+", "type": "event", "match": "any",
+     "conditions": [{"path": "age", "op": "gte", "value": 60},
+                    {"event": "review_written", "measure": "sum", "property": "stars",
+                     "op": "lte", "value": 4, "within": "2d"},
+                    {"event": "app_opened", "measure": "count", "op": "ne", "value": 0,
+                     "where": [{"path": "platform", "op": "eq", "value": "web"}],
+                     "within": "6h"}]},
+    {"id": "b-two-visits", "name": "Exactly two visits in 12 h, not US", "type": "event",
+     "conditions": [{"event": "restaurant_visit", "measure": "count", "op": "eq", "value": 2,
+                     "within": "12h"},
+                    {"path": "country", "op": "ne", "value": "US"}]},
+    # An empty history meets it, but only users it was judged for (an
+    # order kept in the window) can be members: they enter when it leaves.
+    {"id": "b-lapsed", "name": "No order for a day", "type": "event",
+     "conditions": [{"event": "order_placed", "measure": "count", "op": "lt", "value": 1,
+                     "within": "1d"}]},
+]
+CLOCK_STEP = 26 * 3600000  # how far the segment clock moves after the first check
+
+
+def make_behaviour_campaigns(rng):
+    """Campaigns restricted to BEHAVIOUR_SEGMENTS, with and without
+    count_before_entry."""
+    shapes = [("b-orders-7d", "campaign", "order_placed", "count", 2, False),
+              ("b-spend-1d", "day", "order_placed", "sum", 450, True),
+              ("b-active-any", "week", "app_opened", "count", 3, False),
+              ("b-gold-visits", "campaign", "restaurant_visit", "distinct", 3, True),
+              ("b-quiet", "campaign", "review_written", "count", 1, False),
+              ("b-two-visits", "month", "restaurant_visit", "count", 2, True)]
+    defs = []
+    for i, (seg, window, event, m, target, before) in enumerate(shapes):
+        a = {"id": "a0", "event": event, "measure": m, "target": target}
+        if m in ("sum", "distinct"):
+            a["property"] = "amount" if m == "sum" else "restaurant"
+        d = {"id": "t%d-%s" % (i, seg), "name": "behaviour campaign %d" % i, "segment": seg,
+             "activities": [a], "window": window, "max_completions": rng.choice([0, 1, 2]),
+             "reward": {"type": "points", "name": "%d stars" % (i + 1), "amount": i + 1}}
+        if before:
+            d["count_before_entry"] = True
+        defs.append(d)
+    return defs
+
+
+def add_aliases(rng, stream, now, members, share=20):
+    """Anonymous ids (anon-NNNN), one in `share` users: each gets events of
+    the stream before its alias (and an identify call; half of them are
+    static members too, given to `members`), then an alias to a known user
+    (Segment `alias`, a request of its own) at a random point, and a few
+    events of the stream after it (counted for the known user). Returns
+    [(anonymous id, known user, alias index)]."""
+    n = len(stream.users)
+    out = []
+    taken = set()
+    items = stream.items
+    for k in range(max(8, n // share)):
+        anon = "anon-%04d" % k
+        known = stream.users[int(n * rng.random() ** 1.5)]
+        at = rng.randrange(len(items) * 3 // 10, len(items) * 9 // 10)
+
+        def grab(lo, hi, count):
+            got = 0
+            for _ in range(count * 4):
+                i = rng.randrange(lo, hi)
+                item, info = items[i]
+                if i in taken or info is None or info.get("resend"):
+                    continue
+                taken.add(i)
+                items[i] = (dict(item, user_id=anon), info)
+                got += 1
+                if got == count:
+                    break
+            return got
+
+        # Early and recent: the windows of the behaviour segments see some.
+        if not grab(max(0, at - len(items) // 5), at, rng.randint(6, 30)):
+            continue
+        grab(at + 1, len(items), rng.randint(1, 8))
+        ms = now - rng.randint(60000, 12 * DAY)
+        stream.actions.setdefault(rng.randrange(0, at), []).append(("identify", [(
+            {"type": "identify", "userId": anon, "messageId": "idf-anon-%04d" % k,
+             "timestamp": iso(ms), "traits": {"plan": rng.choice(["gold", "free"]),
+                                              "country": rng.choice(["IN", "US"]),
+                                              "age": rng.randint(18, 70)}}, ms)]))
+        if rng.random() < 0.5:
+            members.append(anon)
+        ms = now - rng.randint(60000, 3 * DAY)
+        stream.actions.setdefault(at, []).append(("alias", {
+            "type": "alias", "previousId": anon, "userId": known,
+            "messageId": "al-%04d" % k, "timestamp": iso(ms)}, ms))
+        out.append((anon, known, at))
+    return out
 
 
 def make_segment_campaigns(rng, now):
@@ -210,6 +334,18 @@ def make_segment_campaigns(rng, now):
             d["timezone"] = rng.choice(ZONES)
         defs.append(d)
     return defs
+
+
+def add_clock_steps(stream, now, start, steps=6):
+    """Moves of the segment clock during the stream (actions "clock"),
+    from `start` to `now` in `steps` even steps, so that it follows the
+    stream's recent events (which advance from 12 days back to now)."""
+    n = len(stream.items)
+    for k in range(1, steps + 1):
+        at = n * k // (steps + 1)
+        if k == steps:  # segment changes are counted from here on
+            stream.actions.setdefault(at, []).append(("watch",))
+        stream.actions.setdefault(at, []).append(("clock", start + (now - start) * k // steps))
 
 
 def add_profile_updates(rng, stream, now, points=24, per_point=None):
@@ -245,15 +381,22 @@ def static_members(rng, stream, share=4):
     return sorted({stream.users[int(n * rng.random() ** 1.5)] for _ in range(n // share)})
 
 
-def create_segments(api, ref, members):
-    for sd in SEGMENTS:
+def create_segments(api, ref, members, segments=SEGMENTS):
+    for sd in segments:
         status, body = api.call("POST", "/v1/segments", sd)
         assert status == 201, "POST /v1/segments %s: %s %s" % (sd["id"], status, body)
     for i in range(0, len(members), 10000):
+        lo = ms_now()
         status, body = api.call("POST", "/v1/segments/vip/users",
                                 {"user_ids": members[i:i + 10000]})
         assert status == 200, body
-    ref.add_members("vip", members)
+        ref.add_members("vip", members[i:i + 10000], (lo, ms_now()))
+
+
+def set_clock(api, ms):
+    """The pipeline's segment clock (the test build's POST /debug/clock)."""
+    status, body = api.call("POST", "/debug/clock?now_ms=%d" % ms)
+    assert status == 200, "POST /debug/clock: %s %s" % (status, body)
 
 
 # --------------------------------------------------------------- events ---
@@ -321,8 +464,10 @@ class Stream:
 
     items: [(item as sent, event for the reference or None when invalid)];
     actions: {item index: [("accept", campaign id, user) | ("status", campaign id,
-    status) | ("identify", [(Segment identify message, its time in ms)])]}, done
-    before sending that item (the driver ends a batch there)."""
+    status) | ("identify", [(Segment identify message, its time in ms)]) |
+    ("alias", Segment alias message, its time in ms) | ("clock", segment clock
+    ms) | ("watch",)]}, done before sending that item (the driver ends a batch
+    there; add_aliases and add_clock_steps add the last three)."""
 
     def __init__(self, rng, now, n_events, n_users, accept_ids=(), pause_id=None):
         self.users = ["u%05d" % i for i in range(n_users)]
@@ -455,20 +600,21 @@ def send_stream(d, write_key, api, stream, ref, batch=500, defs=None):
     def flush():
         if not pending:
             return
-        received = ms_now()
+        received = ms_now()  # tally's receive time is in [received, received_hi]
         conn.request("POST", "/server/v4/batch",
                      body=json.dumps({"events": [it for it, _ in pending]}),
                      headers={"X-API-KEY": write_key, "Content-Type": "application/json"})
         r = conn.getresponse()
         body = r.read()
         assert r.status == 200, body
+        received_hi = ms_now()
         for item, info in pending:
             if info is None:
                 continue
             ref.apply({"event_id": item["event_id"], "event_name": item["event_name"],
                        "user_id": item["user_id"],
-                       "timestamp": info["timestamp"],
-                       "received_at": received, "properties": item["event_properties"]})
+                       "timestamp": info["timestamp"], "received_at": received,
+                       "received_hi": received_hi, "properties": item["event_properties"]})
         pending.clear()
 
     for idx, (item, info) in enumerate(stream.items):
@@ -477,16 +623,37 @@ def send_stream(d, write_key, api, stream, ref, batch=500, defs=None):
             flush()
             time.sleep(0.02)  # received_at of what was sent < accepted_at < what follows
             for act in acts:
-                if act[0] == "identify":
+                if act[0] in ("identify", "alias"):
+                    msgs = [m for m, _ in act[1]] if act[0] == "identify" else [act[1]]
+                    lo = ms_now()
                     status, _, body = d.request(
-                        "POST", "/v1/batch", json.dumps({"batch": [m for m, _ in act[1]]}),
+                        "POST", "/v1/batch", json.dumps({"batch": msgs}),
                         {"Authorization": "Basic " + base64.b64encode(
                             (write_key + ":").encode()).decode(),
                          "Content-Type": "application/json"})
                     assert status == 200, body
+                    hi = ms_now()
+                    if act[0] == "alias":
+                        m = act[1]
+                        ref.alias({"event_id": m["messageId"], "user_id": m["userId"],
+                                   "previous_id": m["previousId"], "timestamp": act[2],
+                                   "received_at": lo, "received_hi": hi})
+                        time.sleep(0.02)  # what follows is received after it
+                        continue
                     for m, ms in act[1]:
                         ref.profile({"event_id": m["messageId"], "user_id": m["userId"],
-                                     "timestamp": ms, "traits": m["traits"]})
+                                     "timestamp": ms, "traits": m["traits"],
+                                     "received_at": lo, "received_hi": hi})
+                elif act[0] == "watch":
+                    watch_segment_changes(d, api, ref)
+                elif act[0] == "clock":
+                    # The events before are judged at the old clock; the
+                    # sweep's changes show before any later event counts.
+                    d.wait_processed(timeout=600)
+                    lo = ms_now()
+                    set_clock(api, act[1])
+                    _, changed = ref.set_clock(act[1], lo)
+                    wait_segments(api, ref, changed)
                 elif act[0] == "accept":
                     _, cid, user = act
                     status, body = api.call(
@@ -648,6 +815,158 @@ def compare_stats_and_leaderboards(api, ref, ats):
                     out.append("leaderboard %s/%s at=%s: expected %s, got %s" % (
                         cid, a["id"], iso(at), w[:8], g[:8]))
     return out
+
+
+def _members_of(api, sid):
+    """GET /v1/segments/{id}/users, every page: {user: entered_at ms}."""
+    got, cursor = {}, ""
+    while True:
+        status, page = api.call("GET", "/v1/segments/%s/users?limit=1000&cursor=%s" % (
+            sid, urllib.parse.quote(cursor)))
+        assert status == 200, "GET /v1/segments/%s/users: %s %s" % (sid, status, page)
+        for m in page["users"]:
+            got[m["user_id"]] = parse_iso(m["entered_at"])
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return got
+
+
+def _entered_ok(want, got, upto):
+    lo, hi = want
+    return lo <= got <= (upto if hi is None else hi)
+
+
+def _fmt_range(want):
+    lo, hi = want
+    return "in [%s, %s]" % (iso(lo), "now" if hi is None else iso(hi))
+
+
+def compare_segments(api, ref, users, limit=20, members=True):
+    """Every segment's members (GET /v1/segments/{id}/users, all pages, with
+    entered_at) and every user's `segments` (GET /v1/users/{id}) against the
+    reference (ref.seg). Lines of differences; the first `limit` users with
+    one are followed by what the reference saw of them."""
+    out, shown = [], set()
+    upto = ms_now() + 1
+    seg = ref.seg
+
+    def explain(u):
+        if u in shown or len(shown) >= limit:
+            return
+        shown.add(u)
+        log = seg.log.get(u, [])
+        out.append("  what changed %s's segments (reference, %d lines; last 25):\n    %s" % (
+            u, len(log), "\n    ".join(log[-25:]) or "(nothing)"))
+
+    for sid in sorted(seg.defs) if members else ():
+        got, want = _members_of(api, sid), seg.members[sid]
+        for u in sorted(set(got) | set(want)):
+            if u not in got:
+                out.append("segment %s user %s: expected a member (entered %s), got none" % (
+                    sid, u, _fmt_range(want[u])))
+            elif u not in want:
+                out.append("segment %s user %s: expected no member, got one (entered_at %s)" % (
+                    sid, u, iso(got[u])))
+            elif not _entered_ok(want[u], got[u], upto):
+                out.append("segment %s user %s: expected entered_at %s, got %s" % (
+                    sid, u, _fmt_range(want[u]), iso(got[u])))
+            else:
+                continue
+            explain(u)
+    for u in users:
+        status, body = api.call("GET", "/v1/users/" + urllib.parse.quote(u, safe=""))
+        want = seg.of_user(u)
+        if status == 404 and not want:
+            continue
+        if status != 200:
+            out.append("user %s: HTTP %s %s" % (u, status, body))
+            continue
+        g = [(x.get("id"), parse_iso(x.get("entered_at"))) for x in body.get("segments", [])]
+        if [x[0] for x in g] != [x[0] for x in want] or not all(
+                _entered_ok(w[1], x[1], upto) for w, x in zip(want, g)):
+            out.append("user %s segments: expected %s, got %s" % (
+                u, [(sid, _fmt_range(r)) for sid, r in want],
+                [(sid, iso(t)) for sid, t in g]))
+            explain(u)
+    return out
+
+
+# Segment changes are counted as webhook deliveries to an endpoint that
+# wants them; it is an address tally refuses (loopback, no
+# --webhook-allow-hosts), so each delivery fails at once, without a
+# request: what is counted is that the outbox entry existed. Deliveries
+# cost the daemon a write each, so the endpoint is set only for the last
+# part of the stream and the clock step after it.
+SEGMENT_CHANGE_KINDS = ("segment_entered", "segment_exited")
+STATS_EVERY_S = 2.0  # how often tally refreshes tally_webhook_backlog
+
+
+def watch_segment_changes(d, api, ref):
+    """Sets the endpoint once every outbox entry so far has been fanned
+    out (to no endpoint, so they never become deliveries), and tells the
+    reference to count changes from here on."""
+    d.wait_processed(timeout=600)
+    since = time.monotonic()
+    # The backlog gauge is refreshed every STATS_EVERY_S: a 0 read after
+    # a refresh that followed the last commit means nothing is left.
+    wait_for(lambda: time.monotonic() - since > STATS_EVERY_S * 1.5 and
+             d.metrics()["tally_webhook_backlog"] == 0, 120, "outbox entries fanned out")
+    status, body = api.call("PUT", "/v1/webhooks", {"endpoints": [
+        {"id": "segments", "url": "http://127.0.0.1:9/segments",
+         "events": list(SEGMENT_CHANGE_KINDS)}]})
+    assert status == 200, body
+    ref.seg.watch()
+
+
+def _deliveries_by_kind(api):
+    n, cursor = {}, None
+    while True:
+        status, page = api.call("GET", "/v1/deliveries?limit=500" + (
+            "&cursor=" + urllib.parse.quote(cursor) if cursor else ""))
+        assert status == 200, "GET /v1/deliveries: %s %s" % (status, page)
+        for x in page["deliveries"]:
+            n[x.get("event")] = n.get(x.get("event"), 0) + 1
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return n
+
+
+def compare_segment_changes(api, ref, timeout=120):
+    """The number of segment_entered / segment_exited outbox entries (as
+    deliveries, GET /v1/deliveries, all pages) against the reference's
+    entries and exits of event segments since watch_segment_changes; polls until they are all there
+    (entries become deliveries a poll interval after their commit) or
+    `timeout` s passed. Lines of differences."""
+    want = ref.seg.watched()
+    deadline = time.monotonic() + timeout
+    while True:
+        got = _deliveries_by_kind(api)
+        if all(got.get(k, 0) >= want[k] for k in want) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    return ["%s outbox entries (deliveries): expected %d, got %d" % (k, want[k], got.get(k, 0))
+            for k in SEGMENT_CHANGE_KINDS if got.get(k, 0) != want[k]] + [
+        "deliveries of kind %s: expected none, got %d" % (k, v)
+        for k, v in sorted(got.items()) if k not in want]
+
+
+def wait_segments(api, ref, users, timeout=60):
+    """Polls GET /v1/users/{u} of `users` until their segments are the
+    reference's (the sweep runs on the pipeline's thread between batches);
+    fails with the differences after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    left = list(users)
+    while True:
+        # A user that matches stays matched: a judgement still to come
+        # is made at the same clock from the same state.
+        left = [u for u in left if compare_segments(api, ref, [u], members=False)]
+        if not left:
+            return
+        if time.monotonic() > deadline:
+            diffs = compare_segments(api, ref, left, members=False)
+            raise AssertionError("the sweep did not reach the reference's memberships in %ds:\n%s"
+                                 % (timeout, "\n".join(diffs[:40])))
+        time.sleep(0.05)
 
 
 def query_times(now):

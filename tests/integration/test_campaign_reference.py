@@ -4,8 +4,11 @@ boundaries in Asia/Kolkata, a late event into a past window, a streak gap
 filled late, the reset of a campaign window after each completion, a
 calendar window completing once, 1 vs 1.0 vs "1" in distinct and eq, every
 where op, bounds, accept gating, duplicates, seen/pristine, stats and
-leaderboards. The differential and crash tests trust this reference, so it
-is proven first. No daemon is needed; it runs under the integration
+leaderboards; and the segment rules of segment_reference.py: rolling
+window edges and the sweep, sum/where/any with attribute conditions, which
+segments an event judges, entry times, and an alias's merge of attributes,
+static memberships and campaign progress. The differential and crash tests
+trust this reference, so it is proven first. No daemon is needed; it runs under the integration
 harness like the others."""
 
 from campaign_reference import (Reference, iso, longest_run, parse_iso, period_number,
@@ -337,6 +340,161 @@ def test_stats_and_leaderboard(data):
     assert ref.leaderboard("lb", "spend", T("2026-11-20T12:00:00Z")) == \
         [("a", 100), ("b", 30), ("c", 30)]
     assert ref.leaderboard("lb", "spend", T("2026-11-21T12:00:00Z")) == [("a", 100)]
+
+
+# ------------------------------------------------------------- segments ---
+
+H = 3600000
+
+
+def behaviour(event="order_placed", op="gte", value=2, within=None, measure="count", **kw):
+    c = {"event": event, "measure": measure, "op": op, "value": value}
+    if within:
+        c["within"] = within
+    c.update(kw)
+    return c
+
+
+def segment(sid, *conds, match=None):
+    d = {"id": sid, "name": sid, "type": "event", "conditions": list(conds)}
+    if match:
+        d["match"] = match
+    return d
+
+
+def identify(ref, user, ts, received, event_id, **traits):
+    return ref.profile({"event_id": event_id, "user_id": user, "timestamp": T(ts),
+                        "traits": traits, "received_at": T(received)})
+
+
+def test_rolling_window_edges_and_sweep(data):
+    ref = Reference([], [segment("two-1d", behaviour(within="1d"))])
+    ev = Feed(ref)
+    now = T("2026-11-20T12:00:00Z")
+    ref.set_clock(now)
+    # ts <= clock - within is never kept; clock - within + 1 is.
+    ev("2026-11-19T12:00:00Z", received_at="2026-11-20T12:00:01Z")
+    ev("2026-11-19T12:00:00.001Z", received_at="2026-11-20T12:00:02Z")
+    assert not ref.member("two-1d", "u1")
+    ev("2026-11-20T11:00:00Z", received_at="2026-11-20T12:00:03Z")
+    assert ref.seg.of_user("u1") == [("two-1d", (T("2026-11-20T12:00:03Z"),) * 2)]
+    # The oldest counted event leaves at its ts + within: not a ms earlier.
+    assert ref.set_clock(T("2026-11-20T12:00:00Z"), 5) == ([], [])
+    judged, changed = ref.set_clock(T("2026-11-20T12:00:00.001Z"), 5)
+    assert judged == [("two-1d", "u1")] and changed == ["u1"]
+    assert not ref.member("two-1d", "u1") and ref.seg.changes["two-1d"] == [1, 1]
+    # Judged again later: the one event left no longer counts; no recheck.
+    assert ref.seg.recheck[("two-1d", "u1")] == T("2026-11-20T11:00:00Z") + 86400000
+    ref.set_clock(T("2026-11-22T00:00:00Z"), 6)
+    assert ref.seg.recheck[("two-1d", "u1")] is None
+
+
+def test_sum_where_any_mixed_and_who_is_judged(data):
+    spend = behaviour(measure="sum", property="amount", op="gt", value=100,
+                      where=[{"path": "platform", "op": "eq", "value": "ios"}])
+    ref = Reference([], [segment("ios-or-gold", {"path": "plan", "op": "eq", "value": "gold"},
+                                 spend, match="any"),
+                         segment("lapsed", behaviour(op="lt", value=1, within="1h")),
+                         segment("no-orders", behaviour(op="eq", value=0))])
+    ev = Feed(ref)
+    ref.set_clock(T("2026-11-20T12:00:00Z"))
+    ev("2026-11-20T11:00:00Z", amount=90, platform="ios")
+    ev("2026-11-20T11:00:00Z", amount=500, platform="web")   # where fails: not summed
+    ev("2026-11-20T11:00:00Z", amount="20", platform="ios")  # not a number: adds 0
+    assert not ref.member("ios-or-gold", "u1")
+    ev("2026-11-20T11:00:00Z", amount=10.5, platform="ios", received_at="2026-11-20T12:00:09Z")
+    assert ref.seg.of_user("u1") == [("ios-or-gold", (T("2026-11-20T12:00:09Z"),) * 2)]
+    # A profile update judges only segments with an attribute condition:
+    # u2's empty history meets `lapsed` and `no-orders`, but nothing judged
+    # them for u2; the attribute makes u2 a member of ios-or-gold.
+    identify(ref, "u2", "2026-11-20T10:00:00Z", "2026-11-20T12:00:10Z", "p1", plan="gold")
+    assert [sid for sid, _ in ref.seg.of_user("u2")] == ["ios-or-gold"]
+    # An order outside the 1 h window is not kept: `lapsed` is not judged.
+    ev("2026-11-20T10:00:00Z", user="u3", platform="web")
+    assert [sid for sid, _ in ref.seg.of_user("u3")] == []
+    # One inside is; the user enters when it leaves (sweep: entry time
+    # known only as "not before the sweep").
+    ev("2026-11-20T11:30:00Z", user="u4", platform="web")
+    assert ref.seg.of_user("u4") == []
+    judged, changed = ref.set_clock(T("2026-11-20T12:30:00Z"), 77)
+    assert judged == [("lapsed", "u4")] and changed == ["u4"]
+    assert ref.seg.of_user("u4") == [("lapsed", (77, None))]
+
+
+def test_segment_campaign_counts_from_the_entering_event(data):
+    ref = Reference([campaign("c", [count(target=3)], segment="two"),
+                     campaign("cb", [count(target=3)], segment="two", count_before_entry=True)],
+                    [segment("two", behaviour(value=2))])
+    ev = Feed(ref)
+    ev("2026-11-20T01:00:00Z")
+    ev("2026-11-20T02:00:00Z")  # enters: this event counts for c
+    assert values(ref.progress_one("c", "u1", 0)) == {"a": 1}
+    assert values(ref.progress_one("cb", "u1", 0)) == {"a": 2}
+    ev("2026-11-20T03:00:00Z")
+    assert ref.progress_one("cb", "u1", 0)["completions"] == 1
+    assert ref.progress_one("c", "u1", 0)["completions"] == 0
+
+
+def test_alias_merges_segments_and_progress(data):
+    ref = Reference([campaign("orders", [count(target=5)]),
+                     campaign("daily", [count(target=2)], window="day", max_completions=0)],
+                    [{"id": "vip", "name": "vip", "type": "static"},
+                     segment("gold", {"path": "plan", "op": "eq", "value": "gold"}),
+                     segment("two", behaviour(value=2))])
+    ev = Feed(ref)
+    ref.add_members("vip", ["anon", "k"], (1, 2))
+    identify(ref, "anon", "2026-11-20T01:00:00Z", "2026-11-20T01:00:00Z", "p1", plan="gold",
+             city="Pune")
+    identify(ref, "k", "2026-11-20T01:00:00Z", "2026-11-20T01:00:01Z", "p2", plan="free",
+             age=30)
+    ev("2026-11-20T02:00:00Z", user="anon")
+    ev("2026-11-20T03:00:00Z", user="anon")  # completes anon's day 20
+    ev("2026-11-21T02:00:00Z", user="anon")
+    ev("2026-11-19T02:00:00Z", user="anon")  # anon: 4 orders
+    ev("2026-11-21T03:00:00Z", user="k")     # k: 1
+    assert ref.member("two", "anon") and not ref.member("two", "k")
+    al = {"event_id": "al-1", "user_id": "k", "previous_id": "anon",
+          "timestamp": T("2026-11-21T04:00:00Z"), "received_at": T("2026-11-21T04:00:00Z")}
+    assert ref.alias(al) is True and ref.alias(al) is False
+    # A tie keeps the known user's value; missing keys are taken.
+    assert {k: v for k, (v, _) in ref.seg.attributes["k"].items()} == \
+        {"plan": "free", "city": "Pune", "age": 30}
+    # vip stays as it was (k was a member); counts are not moved.
+    assert ref.seg.of_user("k") == [("vip", (1, 2))]
+    # orders: 4 + 1 = 5 completes at the alias (values reset).
+    p = ref.progress_one("orders", "k", 0)
+    assert [(r["completion"], r["event_id"]) for r in p["rewards"]] == [(1, "al-1")], p
+    assert values(p) == {"a": 0} and p["status"] == "completed"
+    q = ref.progress_one("orders", "anon", 0)
+    assert values(q) == {"a": 0} and q["status"] == "in-progress", q
+    # daily: anon's completed day 20 is left out; day 21 (1 + 1) completes
+    # at the alias; day 19 merges without completing.
+    d = ref.progress_one("daily", "k", T("2026-11-21T12:00:00Z"))
+    assert [(r["completion"], r["event_id"]) for r in d["rewards"]] == [(1, "al-1")], d
+    assert values(d) == {"a": 2}
+    assert values(ref.progress_one("daily", "k", T("2026-11-20T12:00:00Z"))) == {"a": 0}
+    assert values(ref.progress_one("daily", "k", T("2026-11-19T12:00:00Z"))) == {"a": 1}
+    assert values(ref.progress_one("daily", "anon", T("2026-11-20T12:00:00Z"))) == {"a": 0}
+    assert ref.progress_one("daily", "anon", 0)["rewards"][0]["event_id"] == "e2"
+    # Later events of the previous id count for the known user: its own
+    # behaviour count reaches 2 now (the anonymous events never moved).
+    ev("2026-11-21T05:00:00Z", user="anon", received_at="2026-11-21T05:00:00Z")
+    assert ref.redirected == 1
+    assert ref.seg.of_user("k") == [("two", (T("2026-11-21T05:00:00Z"),) * 2),
+                                    ("vip", (1, 2))]
+    assert values(ref.progress_one("orders", "k", 0)) == {"a": 0}  # completed: stopped
+    assert values(ref.progress_one("daily", "k", T("2026-11-21T12:00:00Z"))) == {"a": 3}
+    # The attribute segment is judged again at the alias.
+    ref2 = Reference([], [{"id": "vip", "name": "vip", "type": "static"},
+                          segment("gold", {"path": "plan", "op": "eq", "value": "gold"})])
+    ref2.add_members("vip", ["a2"])
+    identify(ref2, "a2", "2026-11-20T02:00:00Z", "2026-11-20T02:00:00Z", "p1", plan="gold")
+    identify(ref2, "k2", "2026-11-20T01:00:00Z", "2026-11-20T02:00:01Z", "p2", plan="free")
+    ref2.alias({"event_id": "al", "user_id": "k2", "previous_id": "a2",
+                "timestamp": T("2026-11-21T00:00:00Z"), "received_at": 50, "received_hi": 60})
+    assert ref2.seg.of_user("k2") == [("gold", (50, 60)), ("vip", (50, 60))]
+    assert ref2.seg.of_user("a2") == [("gold", (T("2026-11-20T02:00:00Z"),) * 2),
+                                      ("vip", (0, None))]
 
 
 if __name__ == "__main__":
