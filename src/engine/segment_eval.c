@@ -11,7 +11,8 @@
  * simply no longer found (its state is left out at the next write), and
  * one whose rules changed has a new generation (its counts are forgotten
  * at the next use). Memberships of event segments are the evaluator's
- * alone to change, so the copy in an entry stays true. While the store
+ * alone to change, so the copy in an entry (and in its stored state,
+ * written in the transaction of each change) stays true. While the store
  * holds no state at all and no entry has left the cache (`maybe_stored`
  * 0), a miss needs no lookup.
  */
@@ -114,6 +115,7 @@ struct tly_segments {
     struct tly_cache cache;
     int maybe_stored;   /* the store may hold state the cache lacks */
     int removed;        /* a segment went: leave its state out when writing */
+    int converting;     /* convert_legacy() runs */
     uint32_t attrs_gen; /* moves on when cached attributes may be stale */
     struct tly_segments_stats stats;
 };
@@ -320,7 +322,9 @@ static int done(sqlite3_stmt *st)
 
 /* ---- users ---- */
 
-/* Reads the user's stored state and memberships into a new entry. */
+/* Reads the user's stored state into a new entry (and, while converting
+ * the former layout, which kept them only there, the user's memberships
+ * from segment_members). */
 static int entry_load(struct tly_segments *s, struct uentry *en)
 {
     sqlite3_stmt *st = stmt(s, S_LOAD, en->tenant, en->user, NULL);
@@ -339,7 +343,7 @@ static int entry_load(struct tly_segments *s, struct uentry *en)
         rc = TLY_EIO;
     }
     sqlite3_reset(st);
-    if (rc != 0)
+    if (rc != 0 || !s->converting)
         return rc;
     st = stmt(s, S_MEMBERS, en->tenant, en->user, NULL);
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -827,6 +831,7 @@ static int convert_legacy(struct tly_segments *s)
     if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return TLY_EIO;
     s->maybe_stored = 1;
+    s->converting = 1;
     int rc = 0;
     uint64_t rows = 0;
     for (int pass = 0; pass < 2 && rc == 0; pass++) {
@@ -869,6 +874,7 @@ static int convert_legacy(struct tly_segments *s)
                                  NULL, NULL, NULL) != SQLITE_OK ||
                     sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK))
         rc = TLY_EIO;
+    s->converting = 0;
     if (rc != 0) {
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         tly_segments_drop(s);

@@ -139,7 +139,7 @@ void tly_segcount_fold(struct tly_segcount *c)
 
 static int empty(const struct tly_segstate *st)
 {
-    if (st->changes != 0)
+    if (st->changes != 0 || st->member)
         return 0;
     for (uint32_t c = 0; c < st->ncond; c++)
         if (st->cond[c].n != 0 || st->cond[c].count != 0 || st->cond[c].sum != 0)
@@ -194,7 +194,7 @@ int tly_userseg_encode(const struct tly_userseg *u, int (*keep)(int64_t uid, voi
         if (empty(st) || (keep != NULL && !keep(st->uid, arg)))
             continue;
         n++;
-        room += 4 * TLY_VARINT_MAX;
+        room += 5 * TLY_VARINT_MAX;
         for (uint32_t c = 0; c < st->ncond; c++)
             room += count_room(&st->cond[c]);
     }
@@ -210,6 +210,7 @@ int tly_userseg_encode(const struct tly_userseg *u, int (*keep)(int64_t uid, voi
         p = tly_varint_write(p, (uint64_t)st->uid);
         p = tly_varint_write(p, st->gen);
         p = tly_varint_write(p, (uint64_t)st->changes);
+        p = tly_varint_write(p, st->member ? tly_zigzag(st->entered_at) + 1 : 0);
         p = tly_varint_write(p, st->ncond);
         for (uint32_t c = 0; c < st->ncond; c++)
             p = put_count(p, &st->cond[c]);
@@ -270,6 +271,7 @@ int tly_userseg_decode(const void *data, size_t len, struct tly_userseg *u)
         int64_t uid = (int64_t)tly_reader_varint(&r);
         uint64_t gen = tly_reader_varint(&r);
         uint64_t changes = tly_reader_varint(&r);
+        uint64_t member = tly_reader_varint(&r);
         uint64_t ncond = tly_reader_varint(&r);
         /* Sorted by uid, no repeats; uids are positive. */
         if (r.bad || uid <= last || gen > UINT32_MAX || changes > INT64_MAX ||
@@ -285,6 +287,8 @@ int tly_userseg_decode(const void *data, size_t len, struct tly_userseg *u)
         }
         st->gen = (uint32_t)gen;
         st->changes = (int64_t)changes;
+        st->member = member != 0;
+        st->entered_at = member != 0 ? tly_unzigzag(member - 1) : 0;
         for (uint32_t c = 0; c < st->ncond && rc == 0; c++)
             rc = get_count(&r, &st->cond[c]);
     }

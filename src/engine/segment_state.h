@@ -8,16 +8,17 @@
  *            another generation are forgotten);
  *   changes  the number of membership changes so far (the outbox dedupe
  *            keys number them);
+ *   member   whether the user is a member, and since when (segment_members
+ *            holds the same, for the API; this copy spares a lookup there);
  *   per condition what it counted (attribute conditions count nothing):
  *     all time        count and sum of the counted events;
  *     rolling window  the counted events still inside it: their times,
  *                     sorted, and summed values.
- * Membership itself is segment_members' (the evaluator caches it here in
- * `member` / `entered_at`, which are not encoded).
  *
  * Encoding (version 1), little-endian, varints as in protobuf (varint.h):
  *   u8 version, varint nseg, per segment: varint uid, varint gen, varint
- *   changes, varint ncond, per condition a tag byte and its data:
+ *   changes, varint member (0: not a member, else 1 + the zigzag of
+ *   entered_at), varint ncond, per condition a tag byte and its data:
  *     0 nothing, 1 varint count, 2 varint count + f64 sum,
  *     3 varint n + n times (zigzag-varint time, as a gap from the one
  *       before, the first from 0), 4 the same with an f64 value after
@@ -49,7 +50,7 @@ struct tly_segstate {
     int64_t uid;
     uint32_t gen;
     int64_t changes;
-    int member;         /* not encoded: segment_members' */
+    int member;
     int64_t entered_at; /* when a member */
     struct tly_segcount *cond;
     uint32_t ncond;
@@ -83,8 +84,8 @@ void tly_segcount_prune(struct tly_segcount *c, int64_t from);
 void tly_segcount_fold(struct tly_segcount *c);
 
 /* Appends the encoding of `u` (only the segments for which keep(uid, arg)
- * is nonzero, keep NULL: all; a segment with nothing counted and no
- * change is left out). 0 or TLY_ENOMEM. */
+ * is nonzero, keep NULL: all; a segment with nothing counted, no change
+ * and no membership is left out). 0 or TLY_ENOMEM. */
 int tly_userseg_encode(const struct tly_userseg *u, int (*keep)(int64_t uid, void *arg), void *arg,
                        struct tly_buf *out);
 /* Decodes into `u` (initialised here). 0, TLY_ECORRUPT (u is then

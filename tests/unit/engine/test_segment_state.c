@@ -55,7 +55,8 @@ static void build(struct tly_userseg *u)
     assert_int_equal(tly_segstate_resize(a, 5), 0);
     a->gen = 3;
     a->changes = 7;
-    a->member = 1;                                                /* not encoded */
+    a->member = 1;
+    a->entered_at = 1795000000123;
     assert_int_equal(tly_segcount_add(&a->cond[1], 0, 0, 0), 0);  /* count */
     assert_int_equal(tly_segcount_add(&a->cond[2], 0, -4, 0), 0); /* count + sum */
     assert_int_equal(tly_segcount_add(&a->cond[3], -1000, 0, 1), 0);
@@ -94,7 +95,8 @@ static void test_round_trip(void **state)
     assert_non_null(x);
     assert_int_equal(x->gen, 3);
     assert_int_equal(x->changes, 7);
-    assert_int_equal(x->member, 0);
+    assert_int_equal(x->member, 1);
+    assert_int_equal(x->entered_at, 1795000000123);
     assert_int_equal(x->ncond, 5);
     assert_int_equal(x->cond[0].count, 0);
     assert_int_equal(x->cond[1].count, 1);
