@@ -19,10 +19,10 @@
 #include <unistd.h>
 #include <uv.h>
 
-static const char usage[] = "tallyd pipeline run [--data DIR] [--batch N]";
+static const char usage[] = "tallyd pipeline run [--data DIR] [--batch N] [--batch-time T]";
 
 /* Catches the state up with the log; the data directory is locked. */
-static int run_pipeline(const char *data, int batch)
+static int run_pipeline(const char *data, int batch, uint64_t batch_ms)
 {
     struct tly_error err;
     char log_dir[4096], db_path[4096];
@@ -42,6 +42,7 @@ static int run_pipeline(const char *data, int batch)
         .log_retention_ms = 0,
         .retention_every_ms = UINT64_MAX / 2000000, /* never, in one catch-up */
         .batch_events = batch > 0 ? batch : 1,
+        .batch_ms = batch_ms > 0 ? batch_ms : 1,
     };
     struct tly_pipeline *p;
     if (tly_pipeline_open(&p, &pc, &lg, &err) != 0) {
@@ -68,18 +69,21 @@ int tly_cmd_pipeline(int argc, char **argv)
 {
     const char *data = NULL;
     int batch = 0;
+    uint64_t batch_ms = 0;
     struct tly_option opts[] = {
         {"data", "TALLY_DATA", TLY_OPT_STRING, "./data", "data directory", &data},
-        {"batch", "TALLY_PIPELINE_BATCH", TLY_OPT_INT, "20000", "events per transaction", &batch},
+        {"batch", "TALLY_PIPELINE_BATCH", TLY_OPT_INT, "100000", "events per transaction", &batch},
+        {"batch-time", "TALLY_PIPELINE_BATCH_TIME", TLY_OPT_MS, "2s",
+         "and at most this long per transaction", &batch_ms},
     };
     struct tly_args args;
     struct tly_error err;
-    if (tly_options_parse(opts, 2, argc, argv, &args, &err) != 0) {
+    if (tly_options_parse(opts, 3, argc, argv, &args, &err) != 0) {
         fprintf(stderr, "tallyd pipeline: %s\n", err.msg);
         return 2;
     }
     if (args.help || args.npositional != 1 || strcmp(args.positional[0], "run") != 0) {
-        tly_options_help(args.help ? stdout : stderr, usage, opts, 2);
+        tly_options_help(args.help ? stdout : stderr, usage, opts, 3);
         return args.help ? 0 : 2;
     }
     int lock_fd;
@@ -87,7 +91,7 @@ int tly_cmd_pipeline(int argc, char **argv)
         fprintf(stderr, "tallyd pipeline: %s\n", err.msg);
         return 1;
     }
-    int rc = run_pipeline(data, batch);
+    int rc = run_pipeline(data, batch, batch_ms);
     close(lock_fd);
     return rc;
 }

@@ -49,6 +49,7 @@ struct serve_config {
     int no_pipeline;
     uint64_t log_retention, retention_interval;
     int pipeline_batch;
+    uint64_t pipeline_batch_ms;
     const char *webhook_allow_hosts;
     int webhook_concurrency;
     uint64_t webhook_timeout, webhook_retry_first, webhook_retry_max, webhook_retry_window;
@@ -173,9 +174,15 @@ static int serve_options(struct serve_config *c, struct tly_option *o)
         (struct tly_option){"pipeline-batch",
                             "TALLY_PIPELINE_BATCH",
                             TLY_OPT_INT,
-                            "20000",
+                            "100000",
                             "events per state-store transaction (about; a record is never split)",
                             &c->pipeline_batch};
+    o[n++] = (struct tly_option){"pipeline-batch-time",
+                                 "TALLY_PIPELINE_BATCH_TIME",
+                                 TLY_OPT_MS,
+                                 "2s",
+                                 "and at most this long (the delay before a batch's effects show)",
+                                 &c->pipeline_batch_ms};
     o[n++] = (struct tly_option){
         "webhook-allow-hosts",
         "TALLY_WEBHOOK_ALLOW_HOSTS",
@@ -378,6 +385,7 @@ static int run(struct serve *s)
             .log_retention_ms = s->cfg.log_retention,
             .retention_every_ms = s->cfg.retention_interval > 0 ? s->cfg.retention_interval : 1,
             .batch_events = s->cfg.pipeline_batch > 0 ? s->cfg.pipeline_batch : 1,
+            .batch_ms = s->cfg.pipeline_batch_ms > 0 ? s->cfg.pipeline_batch_ms : 1,
         };
         struct tly_error err;
         if (tly_pipeline_open(&s->pipeline, &pc, &s->lg, &err) != 0) {

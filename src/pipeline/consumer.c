@@ -2,7 +2,7 @@
  * The consumer thread and its batch loop (see pipeline.h).
  *
  * Loop: wait until the log is durable past the position; open a
- * transaction; process records until batch_events items (or 1 s worth);
+ * transaction; process records until batch_events items (or batch_ms worth);
  * write the new position; commit. On a store error the transaction is
  * rolled back and the reader goes back to the committed position; after
  * repeated errors the pipeline enters FAILED. A record that fails its
@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BATCH_MAX_MS        1000
+#define BATCH_MS_DEFAULT    2000
 #define CHECKPOINT_EVERY_MS 1000
 #define STORE_RETRIES       5
 #define CONSUMER_NICE       10 /* nice value of the consumer thread */
@@ -201,6 +201,7 @@ static long run_batch(struct tly_pipeline *p, uint64_t end)
     int read_rc = 1, store_rc = 0;
     struct tly_record rec;
     uint64_t off;
+    uint64_t batch_ns = (p->cfg.batch_ms ? p->cfg.batch_ms : BATCH_MS_DEFAULT) * 1000000;
     while (items_done(p) - items0 < (uint64_t)p->cfg.batch_events) {
         read_rc = tly_log_reader_next(p->reader, &rec, &off);
         if (read_rc != 1)
@@ -209,7 +210,7 @@ static long run_batch(struct tly_pipeline *p, uint64_t end)
         if (store_rc != 0)
             break;
         n++;
-        if (uv_hrtime() - t0 > (uint64_t)BATCH_MAX_MS * 1000000)
+        if (uv_hrtime() - t0 > batch_ns)
             break;
     }
     if (store_rc != 0) {

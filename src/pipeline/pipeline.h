@@ -37,6 +37,7 @@ struct tly_pipeline_config {
     uint64_t log_retention_ms;   /* delete segments behind the position and older */
     uint64_t retention_every_ms; /* how often retention runs (first: after one) */
     int batch_events;            /* events (items) per transaction, about */
+    uint64_t batch_ms;           /* and at most this long (0: the default) */
     uint64_t log_end;            /* where the log ends now if known; 0: read it */
     size_t engine_cache_bytes;   /* bound of the campaign progress cache; 0: default */
 };

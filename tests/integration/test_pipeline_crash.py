@@ -71,7 +71,8 @@ def test_sigkill_during_catch_up_changes_nothing(data):
     assert out["ok"] and out["processed"] + out["duplicates"] + out["failed"] == EVENTS, out
     assert out["duplicates"] > EVENTS // 10 and out["failed"] > 0, out
 
-    kills = kill_during_catch_up(data, random.Random(11))
+    # Small batches: many commits to kill between.
+    kills = kill_during_catch_up(data, random.Random(11), "--pipeline-batch", "3000")
     assert kills >= 3, "caught up before enough kills to prove anything (%d)" % kills
     got, want = state_of(data), state_of(clean)
     assert got[0] == want[0], "processed events per user differ"
