@@ -20,6 +20,10 @@ uint64_t tly_reader_varint(struct tly_reader *r)
             return 0;
         }
         uint8_t byte = *r->p++;
+        if (shift == 63 && byte > 1) { /* bits past the 64th */
+            r->bad = 1;
+            return 0;
+        }
         v |= (uint64_t)(byte & 0x7f) << shift;
         if (!(byte & 0x80))
             return v;

@@ -322,28 +322,32 @@ static int done(sqlite3_stmt *st)
 
 /* ---- users ---- */
 
-/* Reads the user's stored state into a new entry (and, while converting
- * the former layout, which kept them only there, the user's memberships
- * from segment_members). */
+/* Reads the user's stored state into a new entry (and the user's
+ * memberships from segment_members, where they are too, while converting
+ * the former layout, which kept them only there, or when the stored state
+ * is unreadable). */
 static int entry_load(struct tly_segments *s, struct uentry *en)
 {
     sqlite3_stmt *st = stmt(s, S_LOAD, en->tenant, en->user, NULL);
     int step = sqlite3_step(st);
-    int rc = 0;
+    int rc = 0, corrupt = 0;
     if (step == SQLITE_ROW) {
         en->stored = 1;
         rc = tly_userseg_decode(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
                                 &en->us);
         if (rc == TLY_ECORRUPT) {
-            tly_log_error(s->lg, "stored segment state unreadable; counting it again",
+            tly_log_error(s->lg,
+                          "stored segment state unreadable; counting it again from "
+                          "the current memberships",
                           "tenant=%" PRIu32, en->tenant);
             rc = 0;
+            corrupt = 1;
         }
     } else if (step != SQLITE_DONE) {
         rc = TLY_EIO;
     }
     sqlite3_reset(st);
-    if (rc != 0 || !s->converting)
+    if (rc != 0 || (!s->converting && !corrupt))
         return rc;
     st = stmt(s, S_MEMBERS, en->tenant, en->user, NULL);
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -534,13 +538,11 @@ static int judge(struct tly_segments *s, const struct seg *g, struct uentry *en,
     }
     s->stats.judged++;
     int in = d->match_any ? met > 0 : all;
-    if (in != ss->member) {
-        int rc = record_change(s, g, en, ss, in, at);
-        if (rc != 0)
-            return rc;
-        changed = 1;
-    }
-    return changed ? tly_cache_touch(&s->cache, &en->ce, 1) : 0;
+    /* Dirty before the state changes: a rollback must drop the entry. */
+    int rc = changed || in != ss->member ? tly_cache_touch(&s->cache, &en->ce, 1) : 0;
+    if (rc == 0 && in != ss->member)
+        rc = record_change(s, g, en, ss, in, at);
+    return rc;
 }
 
 static void touch(struct tly_segments *s, struct seg *g)
@@ -581,10 +583,11 @@ static int count_event(struct tly_segments *s, const struct tly_event *ev, int64
         struct tly_segstate *ss = rc == 0 ? state_of(*en, r->seg) : NULL;
         if (rc == 0 && ss == NULL)
             rc = TLY_ENOMEM;
-        if (rc == 0)
-            rc = tly_segcount_add(&ss->cond[r->cond], ev->timestamp, v, c->within_ms > 0);
+        /* Dirty before the state changes: a rollback must drop the entry. */
         if (rc == 0)
             rc = tly_cache_touch(&s->cache, &(*en)->ce, 1);
+        if (rc == 0)
+            rc = tly_segcount_add(&ss->cond[r->cond], ev->timestamp, v, c->within_ms > 0);
         if (rc != 0)
             return rc;
         touch(s, r->seg);
@@ -629,7 +632,10 @@ int tly_segments_event(struct tly_segments *s, const struct tly_event *ev, int64
         return rc;
     if (profile)
         en->attrs_gen = 0; /* changed: read them again */
-    return judge_touched(s, en, now, ev->received_at);
+    rc = judge_touched(s, en, now, ev->received_at);
+    if (rc == 0 && !en->ce.dirty)
+        tly_cache_resize(&s->cache, &en->ce); /* judging may have made room for states */
+    return rc;
 }
 
 int tly_segments_member(struct tly_segments *s, uint32_t tenant, const char *id, const char *user,
@@ -664,7 +670,7 @@ static int due(const struct seg *g, const struct tly_segstate *ss, int64_t now)
 {
     const struct tly_segment *d = g->def;
     if (ss->gen != g->gen || ss->ncond != (uint32_t)d->ncond)
-        return 1; /* the rules changed: judge it afresh */
+        return 0; /* the rules changed: judged when an event touches it */
     for (int i = 0; i < d->ncond; i++) {
         const struct tly_segcount *k = &ss->cond[i];
         if (d->cond[i].within_ms > 0 && k->n > 0 && k->ev[0].ts + d->cond[i].within_ms <= now)
@@ -850,18 +856,15 @@ static int convert_legacy(struct tly_segments *s)
             struct tly_segstate *ss = rc == 0 ? state_of(en, g) : NULL;
             if (rc == 0 && ss == NULL)
                 rc = TLY_ENOMEM;
-            if (rc == 0 && pass == 1) {
+            if (rc == 0) /* written whatever the row holds: it has the memberships */
+                rc = tly_cache_touch(&s->cache, &en->ce, 1);
+            int cond = pass == 0 && rc == 0 ? sqlite3_column_int(st, 3) : 0;
+            if (rc == 0 && pass == 1)
                 ss->changes = sqlite3_column_int64(st, 3);
-            } else if (rc == 0) {
-                int cond = sqlite3_column_int(st, 3);
-                if (cond < 0 || cond >= (int)ss->ncond)
-                    continue;
+            else if (rc == 0 && cond >= 0 && cond < (int)ss->ncond)
                 rc = tly_segcount_add(&ss->cond[cond], sqlite3_column_int64(st, 4),
                                       sqlite3_column_double(st, 5),
                                       g->def->cond[cond].within_ms > 0);
-            }
-            if (rc == 0)
-                rc = tly_cache_touch(&s->cache, &en->ce, 1);
             rows++;
         }
         if (rc == 0 && step != SQLITE_DONE)

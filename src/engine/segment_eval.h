@@ -26,8 +26,9 @@
  *
  * What was counted lives in memory, one entry per (tenant, user) holding
  * the user's state in every event segment (segment_state.h), in a bounded
- * write-behind cache (state_cache.h): loaded from segment_users (and the
- * user's memberships from segment_members) on a miss, changed in memory,
+ * write-behind cache (state_cache.h): loaded from segment_users on a miss
+ * (memberships included: segment_members holds the same, for the API),
+ * changed in memory,
  * and written, one row per changed user, by tly_segments_flush before the
  * transaction commits. The row's recheck_at is the moment the user's
  * oldest event counted in a rolling window leaves it; tly_segments_sweep

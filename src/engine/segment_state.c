@@ -10,6 +10,9 @@
 #include <string.h>
 
 #define STATE_VERSION 1
+/* Event times beyond year 9999 (either way) are refused: no time tally
+ * accepts is near them, and window arithmetic stays far from overflow. */
+#define TS_LIMIT 253402300800000LL
 
 enum { TAG_NONE, TAG_COUNT, TAG_COUNT_SUM, TAG_TIMES, TAG_TIMES_VALUES };
 
@@ -247,6 +250,8 @@ static int get_count(struct tly_reader *r, struct tly_segcount *c)
             else if (v > INT64_MAX ||
                      __builtin_add_overflow(c->ev[k - 1].ts, (int64_t)v, &c->ev[k].ts))
                 r->bad = 1; /* sorted: no step past INT64_MAX */
+            if (c->ev[k].ts > TS_LIMIT || c->ev[k].ts < -TS_LIMIT)
+                r->bad = 1;
             if (tag == TAG_TIMES_VALUES)
                 c->ev[k].v = tly_reader_f64(r);
         }

@@ -309,6 +309,59 @@ static void test_legacy_rows_converted(void **state)
     fx_free(f);
 }
 
+/* A membership change of a user with nothing counted (an attribute-only
+ * segment judged on a profile update) that fails half-way is undone by
+ * the rollback, in the cache too. */
+static void test_rollback_undoes_an_entry(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("segeval-attr");
+    static const char def[] = "{\"id\":\"pro\",\"type\":\"event\",\"conditions\":[{\"path\":"
+                              "\"plan\",\"op\":\"eq\",\"value\":\"pro\"}]}";
+    struct tly_segment *seg;
+    struct tly_error err = {{0}};
+    assert_int_equal(tly_segment_parse(def, strlen(def), &seg, &err), 0);
+    struct tly_buf b;
+    tly_buf_init(&b, 0);
+    assert_int_equal(tly_segment_to_json(seg, &b), 0);
+    assert_int_equal(tly_segment_create(f->h, 1, "pro", "event", b.data, 0), 0);
+    tly_buf_free(&b);
+    tly_segment_free(seg);
+    exec_ok(f->h, "INSERT INTO users (tenant_id, user_id, created_at, attributes) VALUES "
+                  "(1, 'u05', 0, '{\"plan\":\"pro\"}')");
+    assert_int_equal(tly_segments_open(&f->s, f->h, &quiet, 0), 0);
+    cJSON *traits = cJSON_Parse("{\"plan\":\"pro\"}");
+    struct tly_event ev = {.kind = TLY_EVENT_PROFILE,
+                           .tenant = 1,
+                           .event_name = "identify",
+                           .user_id = "u05",
+                           .timestamp = NOW,
+                           .received_at = NOW,
+                           .traits = traits};
+    /* Known to the cache, not a member, nothing counted: a clean entry. */
+    assert_int_equal(tly_segments_member(f->s, 1, "pro", "u05", NULL), 0);
+    /* The outbox insert fails after the member row is written. */
+    exec_ok(f->h, "CREATE TRIGGER no_outbox BEFORE INSERT ON outbox BEGIN "
+                  "SELECT RAISE(ABORT, 'refused'); END");
+    begin(f);
+    assert_int_not_equal(tly_segments_event(f->s, &ev, NOW), 0);
+    exec_ok(f->h, "ROLLBACK");
+    tly_segments_drop(f->s);
+    assert_int_equal(tly_segments_member(f->s, 1, "pro", "u05", NULL), 0);
+    exec_ok(f->h, "DROP TRIGGER no_outbox");
+    /* Applied again, it enters once, as change 1. */
+    begin(f);
+    assert_int_equal(tly_segments_event(f->s, &ev, NOW), 0);
+    commit(f);
+    assert_int_equal(tly_segments_member(f->s, 1, "pro", "u05", NULL), 1);
+    assert_int_equal(count(f->h, "SELECT count(*) FROM outbox WHERE dedupe_key LIKE "
+                                 "'segment_entered:1:%:u05:1'"),
+                     1);
+    assert_int_equal(count(f->h, "SELECT count(*) FROM segment_members"), 1);
+    cJSON_Delete(traits);
+    fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -316,6 +369,7 @@ int main(void)
         cmocka_unit_test(test_tiny_cache_same_result),
         cmocka_unit_test(test_reopen_carries_on),
         cmocka_unit_test(test_legacy_rows_converted),
+        cmocka_unit_test(test_rollback_undoes_an_entry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -141,17 +141,25 @@ static void test_damage_refused(void **state)
         uint8_t bytes[24];
         size_t len;
     } cases[] = {
+        /* Per segment: uid, gen, changes, member, ncond, then conditions. */
         {"another version", {2, 0}, 2},
         {"trailing bytes", {1, 0, 0}, 3},
-        {"uids not increasing", {1, 2, 5, 0, 0, 0, 5, 0, 0, 0}, 10},
-        {"uid zero", {1, 1, 0, 0, 0, 0}, 6},
-        {"too many conditions", {1, 1, 5, 0, 0, 17}, 6},
-        {"unknown tag", {1, 1, 5, 0, 0, 1, 9}, 7},
-        {"a list longer than the bytes", {1, 1, 5, 0, 0, 1, 3, 100, 2}, 9},
-        {"an empty list", {1, 1, 5, 0, 0, 1, 3, 0}, 8},
+        {"uids not increasing", {1, 2, 5, 0, 0, 0, 0, 5, 0, 0, 0, 0}, 12},
+        {"uid zero", {1, 1, 0, 0, 0, 0, 0}, 7},
+        {"too many conditions", {1, 1, 5, 0, 0, 0, 17}, 7},
+        {"unknown tag", {1, 1, 5, 0, 0, 0, 1, 9}, 8},
+        {"a list longer than the bytes", {1, 1, 5, 0, 0, 0, 1, 3, 100, 2}, 10},
+        {"an empty list", {1, 1, 5, 0, 0, 0, 1, 3, 0}, 9},
         {"a time step past INT64_MAX",
-         {1, 1, 5, 0, 0, 1, 3, 2, 0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 1},
-         19},
+         {1, 1, 5, 0, 0, 0, 1, 3, 2, 0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 1},
+         20},
+        /* zigzag(253402300800001) = 506804601600002 */
+        {"a time past year 9999",
+         {1, 1, 5, 0, 0, 0, 1, 3, 1, 0x82, 0xf0, 0xfe, 0xa1, 0xfa, 0x9d, 0x73},
+         17},
+        {"a varint past 64 bits",
+         {1, 1, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 2, 0, 0, 0, 0},
+         16},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int rc = tly_userseg_decode(cases[i].bytes, cases[i].len, &v);
