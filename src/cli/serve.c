@@ -50,6 +50,7 @@ struct serve_config {
     uint64_t log_retention, retention_interval;
     int pipeline_batch;
     uint64_t pipeline_batch_ms;
+    uint64_t engine_cache, segments_cache;
     const char *webhook_allow_hosts;
     int webhook_concurrency;
     uint64_t webhook_timeout, webhook_retry_first, webhook_retry_max, webhook_retry_window;
@@ -183,6 +184,18 @@ static int serve_options(struct serve_config *c, struct tly_option *o)
                                  "2s",
                                  "and at most this long (the delay before a batch's effects show)",
                                  &c->pipeline_batch_ms};
+    o[n++] = (struct tly_option){"engine-cache",
+                                 "TALLY_ENGINE_CACHE",
+                                 TLY_OPT_SIZE,
+                                 "512m",
+                                 "memory for campaign progress kept between batches",
+                                 &c->engine_cache};
+    o[n++] = (struct tly_option){"segments-cache",
+                                 "TALLY_SEGMENTS_CACHE",
+                                 TLY_OPT_SIZE,
+                                 "256m",
+                                 "memory for segment state kept between batches",
+                                 &c->segments_cache};
     o[n++] = (struct tly_option){
         "webhook-allow-hosts",
         "TALLY_WEBHOOK_ALLOW_HOSTS",
@@ -386,6 +399,8 @@ static int run(struct serve *s)
             .retention_every_ms = s->cfg.retention_interval > 0 ? s->cfg.retention_interval : 1,
             .batch_events = s->cfg.pipeline_batch > 0 ? s->cfg.pipeline_batch : 1,
             .batch_ms = s->cfg.pipeline_batch_ms > 0 ? s->cfg.pipeline_batch_ms : 1,
+            .engine_cache_bytes = (size_t)s->cfg.engine_cache,
+            .segments_cache_bytes = (size_t)s->cfg.segments_cache,
         };
         struct tly_error err;
         if (tly_pipeline_open(&s->pipeline, &pc, &s->lg, &err) != 0) {

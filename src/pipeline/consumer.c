@@ -96,7 +96,8 @@ int tly_pipeline_open(struct tly_pipeline **out, const struct tly_pipeline_confi
     if (rc == 0 && (rc = tly_engine_open(&p->engine, tly_state_sqlite(p->state), lg,
                                          cfg->engine_cache_bytes)) != 0)
         tly_error_set(err, rc, "", "cannot load the campaigns: %s", tly_strerror(rc));
-    if (rc == 0 && (rc = tly_segments_open(&p->segments, tly_state_sqlite(p->state), lg, 0)) != 0)
+    if (rc == 0 && (rc = tly_segments_open(&p->segments, tly_state_sqlite(p->state), lg,
+                                           cfg->segments_cache_bytes)) != 0)
         tly_error_set(err, rc, "", "cannot load the segments: %s", tly_strerror(rc));
     if (rc == 0)
         tly_engine_set_segments(p->engine, p->segments);

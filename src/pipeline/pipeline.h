@@ -40,6 +40,7 @@ struct tly_pipeline_config {
     uint64_t batch_ms;           /* and at most this long (0: the default) */
     uint64_t log_end;            /* where the log ends now if known; 0: read it */
     size_t engine_cache_bytes;   /* bound of the campaign progress cache; 0: default */
+    size_t segments_cache_bytes; /* bound of the segment state cache; 0: default */
 };
 
 /* Opens the state store. Call before the log accepts appends: the log's

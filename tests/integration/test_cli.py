@@ -43,6 +43,10 @@ def test_serve_help_lists_every_option(data):
                                ("--shutdown-grace", "TALLY_SHUTDOWN_GRACE", "10s"),
                                ("--segment-size", "TALLY_SEGMENT_SIZE", "128m"),
                                ("--queue-records", "TALLY_QUEUE_RECORDS", "65536"),
+                               ("--pipeline-batch", "TALLY_PIPELINE_BATCH", "100000"),
+                               ("--pipeline-batch-time", "TALLY_PIPELINE_BATCH_TIME", "2s"),
+                               ("--engine-cache", "TALLY_ENGINE_CACHE", "512m"),
+                               ("--segments-cache", "TALLY_SEGMENTS_CACHE", "256m"),
                                ("--log-level", "TALLY_LOG_LEVEL", "info")]:
         assert flag in out and "env %s, default %s" % (env, default) in out, flag
     p = tallyd("serve", "--bogus", check=False)
