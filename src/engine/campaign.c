@@ -21,8 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NAME_MAX_BYTES 256                /* name, event, reward strings */
-#define WHOLE_MAX      9007199254740991.0 /* 2^53 - 1: whole numbers exact in a double */
+#define WHOLE_MAX 9007199254740991.0 /* 2^53 - 1: whole numbers exact in a double */
 
 /* ---- names of the enumerations, in enum order ------------------------- */
 
@@ -37,29 +36,7 @@ static const char *const period_names[] = {NULL, "day", "week", "month"};
 
 /* ---- errors ------------------------------------------------------------ */
 
-/* at + "." + name (or name alone at the root). */
-static void field_path(char *out, const char *at, const char *name)
-{
-    if (at[0] == '\0')
-        tly_def_field(out, "%s", name);
-    else
-        tly_def_field(out, "%s.%s", at, name);
-}
-
 /* ---- small readers ------------------------------------------------------ */
-
-static int is_id(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > TLY_CAMPAIGN_ID_MAX)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
-            return 0;
-    }
-    return 1;
-}
 
 /* Index of `s` in names[0..n) (NULL entries skipped), or -1. */
 static int name_index(const char *const *names, int n, const char *s)
@@ -96,7 +73,7 @@ static int get_enum(const cJSON *obj, const char *name, const char *at, const ch
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
     char f[TLY_DEF_FIELD_SIZE];
-    field_path(f, at, name);
+    tly_def_field_path(f, at, name);
     if (v == NULL) {
         *out = dflt;
         return 0;
@@ -117,7 +94,7 @@ static int get_string(const cJSON *obj, const char *name, const char *at, int re
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
     char f[TLY_DEF_FIELD_SIZE];
-    field_path(f, at, name);
+    tly_def_field_path(f, at, name);
     *out = NULL;
     if (v == NULL) {
         if (required)
@@ -132,34 +109,6 @@ static int get_string(const cJSON *obj, const char *name, const char *at, int re
     if (n > max)
         return tly_def_error(err, f, "at most %zu bytes, got %zu", max, n);
     *out = v->valuestring;
-    return 0;
-}
-
-/* Refuses members not in allowed[] (NULL-terminated) and repeated names. */
-static int check_members(const cJSON *obj, const char *at, const char *const *allowed,
-                         struct tly_error *err)
-{
-    for (const cJSON *m = obj->child; m != NULL; m = m->next) {
-        int known = 0;
-        for (int i = 0; allowed[i] != NULL && !known; i++)
-            known = strcmp(allowed[i], m->string) == 0;
-        char f[TLY_DEF_FIELD_SIZE];
-        size_t nl = strlen(m->string);
-        int printable = nl > 0 && nl <= 40;
-        for (size_t i = 0; i < nl && printable; i++)
-            printable = m->string[i] >= 0x20 && m->string[i] < 0x7f;
-        if (printable)
-            field_path(f, at, m->string);
-        else
-            tly_def_field(f, "%s", at);
-        if (!known) {
-            return printable ? tly_def_error(err, f, "unknown field")
-                             : tly_def_error(err, f, "unknown field with an unusable name");
-        }
-        for (const cJSON *o = obj->child; o != m; o = o->next)
-            if (strcmp(o->string, m->string) == 0)
-                return tly_def_error(err, f, "given twice");
-    }
     return 0;
 }
 
@@ -466,17 +415,17 @@ int tly_where_parse(const cJSON *o, const char *at, struct tly_where *w, struct 
     char f[TLY_DEF_FIELD_SIZE];
     if (!cJSON_IsObject(o))
         return tly_def_error(err, at, "expected an object, got %s", tly_json_type_name(o));
-    int rc = check_members(o, at, fields, err);
+    int rc = tly_def_check_members(o, at, fields, err);
     const char *path;
     if (rc == 0)
         rc = get_string(o, "path", at, 1, SIZE_MAX, &path, err);
     if (rc != 0)
         return rc;
-    field_path(f, at, "path");
+    tly_def_field_path(f, at, "path");
     if ((rc = path_parse(path, &w->path, f, err)) != 0)
         return rc;
 
-    field_path(f, at, "op");
+    tly_def_field_path(f, at, "op");
     const cJSON *op = cJSON_GetObjectItemCaseSensitive(o, "op");
     if (op == NULL)
         return tly_def_error(err, f, "required");
@@ -488,7 +437,7 @@ int tly_where_parse(const cJSON *o, const char *at, struct tly_where *w, struct 
     }
     w->op = (enum tly_op)i;
 
-    field_path(f, at, "value");
+    tly_def_field_path(f, at, "value");
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "value");
     if (v == NULL)
         return tly_def_error(err, f, "required");
@@ -537,26 +486,26 @@ static int parse_activity(const cJSON *o, const char *at, struct tly_activity *a
     char f[TLY_DEF_FIELD_SIZE];
     if (!cJSON_IsObject(o))
         return tly_def_error(err, at, "expected an object, got %s", tly_json_type_name(o));
-    int rc = check_members(o, at, fields, err);
+    int rc = tly_def_check_members(o, at, fields, err);
     if (rc != 0)
         return rc;
 
     const char *s;
     if ((rc = get_string(o, "id", at, 1, SIZE_MAX, &s, err)) != 0)
         return rc;
-    field_path(f, at, "id");
-    if (!is_id(s))
+    tly_def_field_path(f, at, "id");
+    if (!tly_def_is_id(s))
         return tly_def_error(err, f, "expected 1 to %d of a-z, 0-9, _ and -", TLY_CAMPAIGN_ID_MAX);
     if ((a->id = strdup(s)) == NULL)
         return TLY_ENOMEM;
 
-    if ((rc = get_string(o, "event", at, 1, NAME_MAX_BYTES, &s, err)) != 0)
+    if ((rc = get_string(o, "event", at, 1, TLY_DEF_NAME_MAX, &s, err)) != 0)
         return rc;
     if ((a->event = strdup(s)) == NULL)
         return TLY_ENOMEM;
 
     const cJSON *where = cJSON_GetObjectItemCaseSensitive(o, "where");
-    field_path(f, at, "where");
+    tly_def_field_path(f, at, "where");
     if (where != NULL) {
         if (!cJSON_IsArray(where))
             return tly_def_error(err, f, "expected an array, got %s", tly_json_type_name(where));
@@ -577,7 +526,7 @@ static int parse_activity(const cJSON *o, const char *at, struct tly_activity *a
     }
 
     int m;
-    field_path(f, at, "measure");
+    tly_def_field_path(f, at, "measure");
     if (cJSON_GetObjectItemCaseSensitive(o, "measure") == NULL)
         return tly_def_error(err, f, "required");
     if ((rc = get_enum(o, "measure", at, measure_names, COUNT(measure_names), 0, &m, err)) != 0)
@@ -585,7 +534,7 @@ static int parse_activity(const cJSON *o, const char *at, struct tly_activity *a
     a->measure = (enum tly_measure)m;
 
     const cJSON *prop = cJSON_GetObjectItemCaseSensitive(o, "property");
-    field_path(f, at, "property");
+    tly_def_field_path(f, at, "property");
     if (a->measure == TLY_MEASURE_SUM || a->measure == TLY_MEASURE_DISTINCT) {
         if ((rc = get_string(o, "property", at, 1, SIZE_MAX, &s, err)) != 0)
             return rc;
@@ -595,7 +544,7 @@ static int parse_activity(const cJSON *o, const char *at, struct tly_activity *a
         return tly_def_error(err, f, "only for measure sum or distinct");
     }
 
-    field_path(f, at, "target");
+    tly_def_field_path(f, at, "target");
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "target");
     if (t == NULL)
         return tly_def_error(err, f, "required");
@@ -609,7 +558,7 @@ static int parse_activity(const cJSON *o, const char *at, struct tly_activity *a
                              measure_names[a->measure]);
     a->target = d;
 
-    field_path(f, at, "period");
+    tly_def_field_path(f, at, "period");
     if (a->measure == TLY_MEASURE_STREAK) {
         int p;
         if ((rc = get_enum(o, "period", at, period_names, COUNT(period_names) - 1, TLY_PERIOD_DAY,
@@ -648,14 +597,14 @@ static int parse_reward(const cJSON *v, cJSON **out, struct tly_error *err)
         return 0;
     if (!cJSON_IsObject(v))
         return tly_def_error(err, "reward", "expected an object, got %s", tly_json_type_name(v));
-    int rc = check_members(v, "reward", fields, err);
+    int rc = tly_def_check_members(v, "reward", fields, err);
     const char *type = NULL, *name = NULL, *code = NULL;
     if (rc == 0)
-        rc = get_string(v, "type", "reward", 1, NAME_MAX_BYTES, &type, err);
+        rc = get_string(v, "type", "reward", 1, TLY_DEF_NAME_MAX, &type, err);
     if (rc == 0)
-        rc = get_string(v, "name", "reward", 0, NAME_MAX_BYTES, &name, err);
+        rc = get_string(v, "name", "reward", 0, TLY_DEF_NAME_MAX, &name, err);
     if (rc == 0)
-        rc = get_string(v, "code", "reward", 0, NAME_MAX_BYTES, &code, err);
+        rc = get_string(v, "code", "reward", 0, TLY_DEF_NAME_MAX, &code, err);
     if (rc != 0)
         return rc;
     const cJSON *amount = cJSON_GetObjectItemCaseSensitive(v, "amount");
@@ -691,19 +640,19 @@ static int parse_root(const cJSON *root, struct tly_campaign *c, struct tly_erro
     static const char *const enroll_names[] = {"auto", "accept"};
     if (!cJSON_IsObject(root))
         return tly_def_error(err, "", "expected a JSON object, got %s", tly_json_type_name(root));
-    int rc = check_members(root, "", fields, err);
+    int rc = tly_def_check_members(root, "", fields, err);
     if (rc != 0)
         return rc;
 
     const char *s;
     if ((rc = get_string(root, "id", "", 1, SIZE_MAX, &s, err)) != 0)
         return rc;
-    if (!is_id(s))
+    if (!tly_def_is_id(s))
         return tly_def_error(err, "id", "expected 1 to %d of a-z, 0-9, _ and -",
                              TLY_CAMPAIGN_ID_MAX);
     if ((c->id = strdup(s)) == NULL)
         return TLY_ENOMEM;
-    if ((rc = get_string(root, "name", "", 1, NAME_MAX_BYTES, &s, err)) != 0)
+    if ((rc = get_string(root, "name", "", 1, TLY_DEF_NAME_MAX, &s, err)) != 0)
         return rc;
     if ((c->name = strdup(s)) == NULL)
         return TLY_ENOMEM;
@@ -757,7 +706,7 @@ static int parse_root(const cJSON *root, struct tly_campaign *c, struct tly_erro
 
     v = cJSON_GetObjectItemCaseSensitive(root, "segment");
     if (v != NULL && !cJSON_IsNull(v)) {
-        if (!cJSON_IsString(v) || !is_id(v->valuestring))
+        if (!cJSON_IsString(v) || !tly_def_is_id(v->valuestring))
             return tly_def_error(err, "segment",
                                  "expected null or a segment id (1 to %d of a-z, 0-9, _ and -)",
                                  TLY_CAMPAIGN_ID_MAX);

@@ -16,41 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NAME_MAX_BYTES 256
-
 static const char *const measure_names[] = {NULL, "count", "sum"};
-
-static int is_id(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > TLY_CAMPAIGN_ID_MAX)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
-            return 0;
-    }
-    return 1;
-}
-
-/* Every member of `obj` is in `allowed` (NULL-terminated). */
-static int check_members(const cJSON *obj, const char *at, const char *const *allowed,
-                         struct tly_error *err)
-{
-    const cJSON *m;
-    cJSON_ArrayForEach(m, obj)
-    {
-        int ok = 0;
-        for (int i = 0; allowed[i] != NULL && !ok; i++)
-            ok = strcmp(m->string, allowed[i]) == 0;
-        if (!ok) {
-            char f[TLY_DEF_FIELD_SIZE];
-            tly_def_field(f, "%s%s%.40s", at, at[0] ? "." : "", m->string);
-            return tly_def_error(err, f, "unknown field");
-        }
-    }
-    return 0;
-}
 
 static int parse_within(const cJSON *v, const char *f, struct tly_segcond *c, struct tly_error *err)
 {
@@ -96,14 +62,15 @@ static int parse_behaviour(const cJSON *o, const char *at, struct tly_segcond *c
     static const char *const fields[] = {"event", "where", "measure", "property",
                                          "op",    "value", "within",  NULL};
     char f[TLY_DEF_FIELD_SIZE];
-    int rc = check_members(o, at, fields, err);
+    int rc = tly_def_check_members(o, at, fields, err);
     if (rc != 0)
         return rc;
     c->kind = TLY_SEGCOND_BEHAVIOUR;
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "event");
     tly_def_field(f, "%s.event", at);
-    if (!cJSON_IsString(v) || v->valuestring[0] == '\0' || strlen(v->valuestring) > NAME_MAX_BYTES)
-        return tly_def_error(err, f, "expected an event name (1 to %d bytes)", NAME_MAX_BYTES);
+    if (!cJSON_IsString(v) || v->valuestring[0] == '\0' ||
+        strlen(v->valuestring) > TLY_DEF_NAME_MAX)
+        return tly_def_error(err, f, "expected an event name (1 to %d bytes)", TLY_DEF_NAME_MAX);
     if ((c->event = strdup(v->valuestring)) == NULL)
         return TLY_ENOMEM;
 
@@ -189,20 +156,21 @@ static int parse_root(const cJSON *root, struct tly_segment *s, struct tly_error
     static const char *const fields[] = {"id", "name", "type", "match", "conditions", NULL};
     if (!cJSON_IsObject(root))
         return tly_def_error(err, "", "expected a JSON object, got %s", tly_json_type_name(root));
-    int rc = check_members(root, "", fields, err);
+    int rc = tly_def_check_members(root, "", fields, err);
     if (rc != 0)
         return rc;
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "id");
     if (v == NULL)
         return tly_def_error(err, "id", "required");
-    if (!cJSON_IsString(v) || !is_id(v->valuestring))
+    if (!cJSON_IsString(v) || !tly_def_is_id(v->valuestring))
         return tly_def_error(err, "id", "expected 1 to %d of a-z, 0-9, _ and -",
                              TLY_CAMPAIGN_ID_MAX);
     if ((s->id = strdup(v->valuestring)) == NULL)
         return TLY_ENOMEM;
     v = cJSON_GetObjectItemCaseSensitive(root, "name");
-    if (v != NULL && (!cJSON_IsString(v) || strlen(v->valuestring) > NAME_MAX_BYTES))
-        return tly_def_error(err, "name", "expected a string of at most %d bytes", NAME_MAX_BYTES);
+    if (v != NULL && (!cJSON_IsString(v) || strlen(v->valuestring) > TLY_DEF_NAME_MAX))
+        return tly_def_error(err, "name", "expected a string of at most %d bytes",
+                             TLY_DEF_NAME_MAX);
     if ((s->name = strdup(v != NULL ? v->valuestring : s->id)) == NULL)
         return TLY_ENOMEM;
     v = cJSON_GetObjectItemCaseSensitive(root, "type");

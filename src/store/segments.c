@@ -253,6 +253,18 @@ int tly_segment_member(sqlite3 *db, uint32_t tenant, const char *id, const char 
     return rc;
 }
 
+/* Calls fn with each row's (text, integer) of `st`, then finalizes it. */
+static int each_pair(sqlite3_stmt *st, int (*fn)(void *arg, const char *text, int64_t n), void *arg)
+{
+    int rc = 0, step;
+    while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW)
+        rc = fn(arg, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = TLY_EIO;
+    sqlite3_finalize(st);
+    return rc;
+}
+
 int tly_segment_members_page(sqlite3 *db, uint32_t tenant, const char *id, const char *after,
                              int limit, int (*fn)(void *arg, const char *user, int64_t entered_at),
                              void *arg)
@@ -265,13 +277,7 @@ int tly_segment_members_page(sqlite3 *db, uint32_t tenant, const char *id, const
         return TLY_EIO;
     sqlite3_bind_text(st, 3, after, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 4, limit);
-    int rc = 0, step;
-    while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW)
-        rc = fn(arg, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
-    if (rc == 0 && step != SQLITE_DONE)
-        rc = TLY_EIO;
-    sqlite3_finalize(st);
-    return rc;
+    return each_pair(st, fn, arg);
 }
 
 int tly_segment_user_segments(sqlite3 *db, uint32_t tenant, const char *user,
@@ -285,13 +291,7 @@ int tly_segment_user_segments(sqlite3 *db, uint32_t tenant, const char *user,
              "segment_members_by_user WHERE tenant_id = ?1 AND user_id = ?2 ORDER BY segment_id",
              tenant, user, &st) != 0)
         return TLY_EIO;
-    int rc = 0, step;
-    while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW)
-        rc = fn(arg, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
-    if (rc == 0 && step != SQLITE_DONE)
-        rc = TLY_EIO;
-    sqlite3_finalize(st);
-    return rc;
+    return each_pair(st, fn, arg);
 }
 
 int tly_segment_members_merge_static(sqlite3 *db, uint32_t tenant, const char *from, const char *to,
