@@ -17,6 +17,7 @@
  * 0), a miss needs no lookup.
  */
 #include "engine/segment_eval.h"
+#include "core/metrics.h"
 #include "core/timeparse.h"
 #include "engine/segment.h"
 #include "engine/segment_state.h"
@@ -24,6 +25,7 @@
 #include "store/segments.h"
 
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +95,7 @@ struct uentry {
     struct tly_cache_entry ce; /* first: the cache's view */
     uint32_t tenant;
     int stored;         /* segment_users has the user's row */
+    int grew;           /* states added since its bytes were counted */
     uint32_t attrs_gen; /* 0: not read */
     cJSON *attrs;       /* NULL: none */
     size_t attrs_bytes;
@@ -113,11 +116,13 @@ struct tly_segments {
     size_t ntouched, ctouched;
     struct tly_buf buf;
     struct tly_cache cache;
-    int maybe_stored;   /* the store may hold state the cache lacks */
-    int removed;        /* a segment went: leave its state out when writing */
-    int converting;     /* convert_legacy() runs */
-    uint32_t attrs_gen; /* moves on when cached attributes may be stale */
-    struct tly_segments_stats stats;
+    int maybe_stored;                  /* the store may hold state the cache lacks */
+    int removed;                       /* a segment went: leave its state out when writing */
+    int converting;                    /* convert_legacy() runs */
+    uint32_t attrs_gen;                /* moves on when cached attributes may be stale */
+    struct tly_segments_stats pending; /* of the open transaction */
+    /* Shared: published at COMMIT and ROLLBACK for other threads. */
+    _Atomic uint64_t n_judged, n_entered, n_exited, g_segments, g_entries, g_bytes;
 };
 
 /* ---- the cache's entries ---- */
@@ -270,7 +275,7 @@ int tly_segments_reload(struct tly_segments *s)
         }
     if (s->nrefs > 1)
         qsort(s->refs, s->nrefs, sizeof *s->refs, ref_cmp);
-    s->stats.segments = s->nsegs;
+    atomic_store(&s->g_segments, s->nsegs);
     s->attrs_gen++; /* attributes may have changed elsewhere too */
     s->attrs_gen += s->attrs_gen == 0;
     return 0;
@@ -412,7 +417,8 @@ static struct tly_segstate *state_of(struct uentry *en, const struct seg *g)
         tly_segstate_clear_counts(ss);
         ss->gen = g->gen;
     }
-    if (ss->ncond != (uint32_t)d->ncond) {
+    if (ss->ncond != (uint32_t)d->ncond) { /* new, or made under other rules */
+        en->grew = 1;
         if (tly_segstate_resize(ss, (uint32_t)d->ncond) != 0)
             return NULL;
         for (int i = 0; i < d->ncond; i++)
@@ -492,9 +498,9 @@ static int record_change(struct tly_segments *s, const struct seg *g, const stru
     if (done(st) != 0)
         return TLY_EIO;
     if (entered)
-        s->stats.entered++;
+        s->pending.entered++;
     else
-        s->stats.exited++;
+        s->pending.exited++;
     return 0;
 }
 
@@ -536,7 +542,7 @@ static int judge(struct tly_segments *s, const struct seg *g, struct uentry *en,
         met += holds;
         all &= holds;
     }
-    s->stats.judged++;
+    s->pending.judged++;
     int in = d->match_any ? met > 0 : all;
     /* Dirty before the state changes: a rollback must drop the entry. */
     int rc = changed || in != ss->member ? tly_cache_touch(&s->cache, &en->ce, 1) : 0;
@@ -633,8 +639,9 @@ int tly_segments_event(struct tly_segments *s, const struct tly_event *ev, int64
     if (profile)
         en->attrs_gen = 0; /* changed: read them again */
     rc = judge_touched(s, en, now, ev->received_at);
-    if (rc == 0 && !en->ce.dirty)
-        tly_cache_resize(&s->cache, &en->ce); /* judging may have made room for states */
+    if (rc == 0 && en->grew && !en->ce.dirty) /* a dirty one is counted at COMMIT */
+        tly_cache_resize(&s->cache, &en->ce);
+    en->grew = 0;
     return rc;
 }
 
@@ -799,14 +806,26 @@ int tly_segments_flush(struct tly_segments *s)
     return 0;
 }
 
+static void publish(struct tly_segments *s)
+{
+    memset(&s->pending, 0, sizeof s->pending);
+    atomic_store(&s->g_entries, s->cache.count);
+    atomic_store(&s->g_bytes, s->cache.bytes);
+}
+
 void tly_segments_committed(struct tly_segments *s)
 {
     tly_cache_committed(&s->cache);
+    tly_counter_add(&s->n_judged, s->pending.judged);
+    tly_counter_add(&s->n_entered, s->pending.entered);
+    tly_counter_add(&s->n_exited, s->pending.exited);
+    publish(s);
 }
 
 void tly_segments_drop(struct tly_segments *s)
 {
     tly_cache_rolled_back(&s->cache);
+    publish(s);
     s->attrs_gen++; /* clean entries may hold attributes read in it */
     s->attrs_gen += s->attrs_gen == 0;
 }
@@ -942,7 +961,36 @@ int tly_segments_windows(const struct tly_segments *s)
 
 void tly_segments_stats(const struct tly_segments *s, struct tly_segments_stats *out)
 {
-    *out = s->stats;
-    out->cache_entries = s->cache.count;
-    out->cache_bytes = s->cache.bytes;
+    *out = (struct tly_segments_stats){
+        .segments = atomic_load(&s->g_segments),
+        .judged = atomic_load(&s->n_judged),
+        .entered = atomic_load(&s->n_entered),
+        .exited = atomic_load(&s->n_exited),
+        .cache_entries = atomic_load(&s->g_entries),
+        .cache_bytes = atomic_load(&s->g_bytes),
+    };
+}
+
+int tly_segments_metrics(const struct tly_segments *s, struct tly_buf *b)
+{
+    struct tly_segments_stats st;
+    tly_segments_stats(s, &st);
+    static const struct {
+        const char *name, *type, *help;
+    } m[] = {
+        {"tally_segments", "gauge", "Event segments the pipeline keeps current."},
+        {"tally_segments_judged_total", "counter", "(segment, user) judgements committed."},
+        {"tally_segments_entered_total", "counter", "Entries into event segments."},
+        {"tally_segments_exited_total", "counter", "Exits from event segments."},
+        {"tally_segments_cache_entries", "gauge", "Users whose segment state is in memory."},
+        {"tally_segments_cache_bytes", "gauge", "Memory held by the segment state cache."},
+    };
+    const double v[] = {(double)st.segments, (double)st.judged,        (double)st.entered,
+                        (double)st.exited,   (double)st.cache_entries, (double)st.cache_bytes};
+    int rc = 0;
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
+        rc |= tly_metrics_header(b, m[i].name, m[i].type, m[i].help);
+        rc |= tly_metrics_sample(b, m[i].name, "", v[i]);
+    }
+    return rc ? TLY_ENOMEM : 0;
 }

@@ -87,11 +87,14 @@ int tly_segments_member(struct tly_segments *s, uint32_t tenant, const char *id,
 /* Does any loaded segment have a rolling window (is sweeping worth it)? */
 int tly_segments_windows(const struct tly_segments *s);
 
-/* Counts, for metrics and benchmarks. */
+/* Counts of committed work and the cache's size, as of the last COMMIT or
+ * ROLLBACK; any thread may read them. */
 struct tly_segments_stats {
     uint64_t segments, judged, entered, exited;
     uint64_t cache_entries, cache_bytes;
 };
 void tly_segments_stats(const struct tly_segments *s, struct tly_segments_stats *out);
+/* The same in Prometheus text (tally_segments_*). 0 or TLY_ENOMEM. */
+int tly_segments_metrics(const struct tly_segments *s, struct tly_buf *b);
 
 #endif

@@ -542,6 +542,7 @@ int tly_pipeline_metrics(const struct tly_pipeline *cp, struct tly_buf *b)
                              "Memory held by the in-memory event index.");
     rc |= tly_metrics_sample(b, "tally_event_index_bytes", "", (double)is.bytes);
     rc |= tly_engine_metrics(p->engine, b);
+    rc |= tly_segments_metrics(p->segments, b);
     return rc ? TLY_ENOMEM : 0;
 }
 

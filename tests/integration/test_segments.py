@@ -195,6 +195,11 @@ def test_event_segment_conditions_entry_and_exit(data):
     exited = outbox(data, "segment_exited")
     assert [(e["segmentId"], e["userId"]) for e in entered] == [("buyers", "u1"), ("gold", "u1")]
     assert [(e["segmentId"], e["userId"]) for e in exited] == [("gold", "u1")]
+    m = d.metrics()
+    assert m["tally_segments"] == 2, m
+    assert m["tally_segments_entered_total"] == 2 and m["tally_segments_exited_total"] == 1, m
+    assert m["tally_segments_judged_total"] >= 5, m
+    assert m["tally_segments_cache_entries"] >= 1 and m["tally_segments_cache_bytes"] > 0, m
     assert d.stop() == 0
 
 
