@@ -44,47 +44,14 @@ done
 [[ $USERS =~ ^[1-9][0-9]*$ ]] || die "USERS must be a positive integer"
 for k in $SETS; do [[ $k =~ ^[0-9]+$ ]] || die "SETS must be campaign counts: $SETS"; done
 
-echo "building tallyd (make build)..."
-make -C "$root" build >/dev/null
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/tally-engine.XXXXXX")
-daemon_pid=
-port=
-base=
-
 bench_name=engine.sh
 # shellcheck source=bench/lib.sh
 source "$root/bench/lib.sh"
-
-cleanup() {
-  local rc=$?
-  stop_daemon || true
-  rm -rf "$work"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-jfield() { python3 -c 'import json, sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
+bench_workdir tally-engine
 
 # --------------------------------------------------------------- preload ---
 base_data=$work/preloaded
-mkdir -p "$base_data"
-tenant_json=$("$tallyd" tenant create bench --data "$base_data")
-write_key=$(jfield "$tenant_json" write_key)
-admin_key=$(jfield "$tenant_json" admin_key)
-[[ -n $write_key && -n $admin_key ]] || die "no keys in: $tenant_json"
-
-start_daemon "$base_data" "$work/tallyd.log" --no-pipeline
-echo "preloading $N events ($USERS users, $DUP_PCT % resent, $CONNECTIONS connections) into $base ..."
-load_json=$(python3 "$root/bench/pipeline_load.py" --url "$base" --key "$write_key" \
-  --events "$N" --users "$USERS" --dup-pct "$DUP_PCT" --batch 500 \
-  --connections "$CONNECTIONS" --seed "$SEED") || die "preload failed (see above)"
-echo "  loader: $load_json"
-rc=0
-stop_daemon || rc=$?
-((rc == 0)) || die "tallyd exited with status $rc after SIGTERM"
+preload "$base_data"
 
 # ------------------------------------------------------------------ runs ---
 declare -A EPS WALL

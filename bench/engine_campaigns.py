@@ -15,11 +15,10 @@ name it).
 
 Prints one JSON line: created, matching, seconds.
 """
-import argparse
-import http.client
 import json
 import sys
-import time
+
+import admin_post
 
 MATCHING = [
     # (event, measure, property, window, timezone, where, target, max_completions)
@@ -64,28 +63,11 @@ def definition(i):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--url", required=True, help="http://127.0.0.1:PORT")
-    ap.add_argument("--key", required=True, help="admin key")
-    ap.add_argument("--count", type=int, required=True)
-    a = ap.parse_args()
-    host, port = a.url.split("://", 1)[1].rstrip("/").rsplit(":", 1)
-    if host != "127.0.0.1":
-        sys.exit("engine_campaigns.py: only 127.0.0.1 is allowed")
-    c = http.client.HTTPConnection(host, int(port), timeout=30)
-    hdr = {"Authorization": "Bearer " + a.key, "Content-Type": "application/json"}
-    t0 = time.monotonic()
-    for i in range(a.count):
-        c.request("POST", "/v1/campaigns", body=json.dumps(definition(i)), headers=hdr)
-        r = c.getresponse()
-        body = r.read()
-        if r.status != 201:
-            print("engine_campaigns.py: campaign %d: HTTP %d: %s" % (i, r.status, body[:300]),
-                  file=sys.stderr)
-            return 1
-    c.close()
+    a = admin_post.args("engine_campaigns.py")
+    seconds = admin_post.post_all("engine_campaigns.py", a, "/v1/campaigns", "campaign",
+                                  (definition(i) for i in range(a.count)))
     print(json.dumps({"created": a.count, "matching": min(a.count, len(MATCHING)),
-                      "seconds": round(time.monotonic() - t0, 2)}))
+                      "seconds": seconds}))
     return 0
 
 

@@ -51,3 +51,54 @@ start_daemon() {
   base=http://127.0.0.1:$port
   curl -sf --max-time 5 "$base/healthz" >/dev/null || die "GET /healthz failed on $base"
 }
+
+# jfield JSON NAME: the member NAME of a JSON object.
+jfield() { python3 -c 'import json, sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
+
+# bench_workdir PREFIX: builds tallyd, makes $work (removed on exit, with the
+# daemon stopped) and sets the traps.
+bench_workdir() {
+  echo "building tallyd (make build)..."
+  make -C "$root" build >/dev/null
+  work=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")
+  daemon_pid=
+  port=
+  base=
+  trap bench_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+bench_cleanup() {
+  local rc=$?
+  stop_daemon || true
+  rm -rf "$work"
+  exit "$rc"
+}
+
+# load_events DATA SEED: a daemon with --no-pipeline on DATA takes N events
+# of USERS users (DUP_PCT % resent, CONNECTIONS connections, batches of
+# 500) from bench/pipeline_load.py with write_key; prints the loader's JSON.
+load_events() {
+  local rc=0 out
+  start_daemon "$1" "$work/tallyd-load.log" --no-pipeline
+  out=$(python3 "$root/bench/pipeline_load.py" --url "$base" --key "$write_key" \
+    --events "$N" --users "$USERS" --dup-pct "$DUP_PCT" --batch 500 \
+    --connections "$CONNECTIONS" --seed "$2") || die "loading events failed (see above)"
+  stop_daemon || rc=$?
+  ((rc == 0)) || die "tallyd exited with status $rc after SIGTERM"
+  echo "$out"
+}
+
+# preload DATA: a tenant "bench" in a new data dir (sets write_key and
+# admin_key), then load_events with SEED.
+preload() {
+  mkdir -p "$1"
+  local tenant_json
+  tenant_json=$("$tallyd" tenant create bench --data "$1")
+  write_key=$(jfield "$tenant_json" write_key)
+  admin_key=$(jfield "$tenant_json" admin_key)
+  [[ -n $write_key && -n $admin_key ]] || die "no keys in: $tenant_json"
+  echo "preloading $N events ($USERS users, $DUP_PCT % resent, $CONNECTIONS connections) ..."
+  echo "  loader: $(load_events "$1" "$SEED")"
+}

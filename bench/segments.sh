@@ -63,29 +63,10 @@ done
 for k in $SETS; do [[ $k =~ ^[0-9]+$ ]] || die "SETS must be segment counts: $SETS"; done
 [[ -z $KEEP_DATA || ! -e $KEEP_DATA ]] || die "KEEP_DATA=$KEEP_DATA exists already"
 
-echo "building tallyd (make build)..."
-make -C "$root" build >/dev/null
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/tally-segments.XXXXXX")
-daemon_pid=
-port=
-base=
-
 bench_name=segments.sh
 # shellcheck source=bench/lib.sh
 source "$root/bench/lib.sh"
-
-cleanup() {
-  local rc=$?
-  stop_daemon || true
-  rm -rf "$work"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-jfield() { python3 -c 'import json, sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
+bench_workdir tally-segments
 
 # What the run left: members, segment_entered outbox entries, users with
 # segment state (segment_users rows).
@@ -104,21 +85,7 @@ median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 
 
 # --------------------------------------------------------------- preload ---
 base_data=$work/preloaded
-mkdir -p "$base_data"
-tenant_json=$("$tallyd" tenant create bench --data "$base_data")
-write_key=$(jfield "$tenant_json" write_key)
-admin_key=$(jfield "$tenant_json" admin_key)
-[[ -n $write_key && -n $admin_key ]] || die "no keys in: $tenant_json"
-
-start_daemon "$base_data" "$work/tallyd.log" --no-pipeline
-echo "preloading $N events ($USERS users, $DUP_PCT % resent, $CONNECTIONS connections) into $base ..."
-load_json=$(python3 "$root/bench/pipeline_load.py" --url "$base" --key "$write_key" \
-  --events "$N" --users "$USERS" --dup-pct "$DUP_PCT" --batch 500 \
-  --connections "$CONNECTIONS" --seed "$SEED") || die "preload failed (see above)"
-echo "  loader: $load_json"
-rc=0
-stop_daemon || rc=$?
-((rc == 0)) || die "tallyd exited with status $rc after SIGTERM"
+preload "$base_data"
 
 # Each K's definitions are made once, on a copy kept for its rounds.
 kmax=0
@@ -186,14 +153,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
     if ((WARM)); then
       # The same users send N more events (another seed), processed by a
       # new process that reads their state back.
-      start_daemon "$data" "$work/tallyd-warm.log" --no-pipeline
-      python3 "$root/bench/pipeline_load.py" --url "$base" --key "$write_key" \
-        --events "$N" --users "$USERS" --dup-pct "$DUP_PCT" --batch 500 \
-        --connections "$CONNECTIONS" --seed "$((SEED + round))" >/dev/null ||
-        die "loading the warm backlog failed (see above)"
-      rc=0
-      stop_daemon || rc=$?
-      ((rc == 0)) || die "tallyd exited with status $rc after SIGTERM"
+      load_events "$data" "$((SEED + round))" >/dev/null
       timed_run "$data" "$k" warm
       WEPS[$k]="${WEPS[$k]:-} $run_eps"
     fi

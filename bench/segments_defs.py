@@ -15,11 +15,10 @@ the cost of keeping 100 segments current, not of skipping them.
 Prints one JSON line: created, behaviour (conditions), attribute
 (conditions), seconds.
 """
-import argparse
-import http.client
 import json
 import sys
-import time
+
+import admin_post
 
 NAMES = ["page_view", "button_click", "add_to_cart", "search", "signup_started",
          "order_placed", "video_played", "app_opened", "item_viewed", "checkout_started"]
@@ -68,32 +67,12 @@ def definition(i):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--url", required=True, help="http://127.0.0.1:PORT")
-    ap.add_argument("--key", required=True, help="admin key")
-    ap.add_argument("--count", type=int, required=True)
-    a = ap.parse_args()
-    host, port = a.url.split("://", 1)[1].rstrip("/").rsplit(":", 1)
-    if host != "127.0.0.1":
-        sys.exit("segments_defs.py: only 127.0.0.1 is allowed")
-    c = http.client.HTTPConnection(host, int(port), timeout=30)
-    hdr = {"Authorization": "Bearer " + a.key, "Content-Type": "application/json"}
-    t0 = time.monotonic()
-    nb = na = 0
-    for i in range(a.count):
-        d = definition(i)
-        nb += sum(1 for x in d["conditions"] if "event" in x)
-        na += sum(1 for x in d["conditions"] if "event" not in x)
-        c.request("POST", "/v1/segments", body=json.dumps(d), headers=hdr)
-        r = c.getresponse()
-        body = r.read()
-        if r.status != 201:
-            print("segments_defs.py: segment %d: HTTP %d: %s" % (i, r.status, body[:300]),
-                  file=sys.stderr)
-            return 1
-    c.close()
-    print(json.dumps({"created": a.count, "behaviour": nb, "attribute": na,
-                      "seconds": round(time.monotonic() - t0, 2)}))
+    a = admin_post.args("segments_defs.py")
+    defs = [definition(i) for i in range(a.count)]
+    nb = sum(1 for d in defs for x in d["conditions"] if "event" in x)
+    na = sum(1 for d in defs for x in d["conditions"] if "event" not in x)
+    seconds = admin_post.post_all("segments_defs.py", a, "/v1/segments", "segment", defs)
+    print(json.dumps({"created": a.count, "behaviour": nb, "attribute": na, "seconds": seconds}))
     return 0
 
 
