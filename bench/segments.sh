@@ -29,7 +29,8 @@
 # Env: N=1000000 USERS=100000 DUP_PCT=5 CONNECTIONS=4 SEED=20260314
 #      SETS="0 100" (segment counts) ROUNDS=1 (runs of each, interleaved)
 #      KEEP_DATA=DIR (copy the data dir with the most segments there, before
-#                     its run, to profile or re-run on the same backlog)
+#                     its run, to profile or re-run on the same backlog; with
+#                     WARM=1 its warm run's too, in DIR-warm)
 #      WARM=1 (0: cold runs only)
 #      TARGET=100000 (events/s with 100 segments)
 set -euo pipefail
@@ -61,7 +62,8 @@ done
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer"
 [[ $WARM =~ ^[01]$ ]] || die "WARM must be 0 or 1"
 for k in $SETS; do [[ $k =~ ^[0-9]+$ ]] || die "SETS must be segment counts: $SETS"; done
-[[ -z $KEEP_DATA || ! -e $KEEP_DATA ]] || die "KEEP_DATA=$KEEP_DATA exists already"
+[[ -z $KEEP_DATA || (! -e $KEEP_DATA && ! -e $KEEP_DATA-warm) ]] ||
+  die "KEEP_DATA=$KEEP_DATA (or $KEEP_DATA-warm) exists already"
 
 bench_name=segments.sh
 # shellcheck source=bench/lib.sh
@@ -154,6 +156,10 @@ for ((round = 1; round <= ROUNDS; round++)); do
       # The same users send N more events (another seed), processed by a
       # new process that reads their state back.
       load_events "$data" "$((SEED + round))" >/dev/null
+      if [[ -n $KEEP_DATA && $k == "$kmax" && ! -e $KEEP_DATA-warm ]]; then
+        cp -a "$data" "$KEEP_DATA-warm"
+        echo "  kept the warm run's data dir (not yet run) in $KEEP_DATA-warm"
+      fi
       timed_run "$data" "$k" warm
       WEPS[$k]="${WEPS[$k]:-} $run_eps"
     fi

@@ -15,6 +15,12 @@
  * written in the transaction of each change) stays true. While the store
  * holds no state at all and no entry has left the cache (`maybe_stored`
  * 0), a miss needs no lookup.
+ *
+ * Between transactions an entry keeps only the encoding of its state (the
+ * bytes of its segment_users row, `packed`): a few hundred bytes where the
+ * decoded state takes several kilobytes. entry_get decodes it for use
+ * (`open`); COMMIT and ROLLBACK free what was decoded, after the flush
+ * has packed what changed.
  */
 #include "engine/segment_eval.h"
 #include "core/metrics.h"
@@ -94,13 +100,28 @@ struct ref {
 struct uentry {
     struct tly_cache_entry ce; /* first: the cache's view */
     uint32_t tenant;
-    int stored;         /* segment_users has the user's row */
-    int grew;           /* states added since its bytes were counted */
+    uint8_t stored;     /* segment_users has the user's row */
+    uint8_t open;       /* `us` holds the state decoded (listed in `opened`) */
+    uint8_t fresh;      /* just read from the store: not yet opened */
     uint32_t attrs_gen; /* 0: not read */
     cJSON *attrs;       /* NULL: none */
     size_t attrs_bytes;
-    struct tly_userseg us;
+    uint8_t *packed; /* the state as last written (NULL: none) */
+    size_t npacked;
+    struct tly_userseg us; /* while open */
     char user[];
+};
+
+/* A membership change of the open transaction, written to segment_members
+ * at the flush: sorted by that table's key, the rows of a batch share the
+ * B-tree's pages on their way (the outbox entry is written at once: its
+ * place in the outbox is the change's place in time). */
+struct change {
+    const struct seg *seg;
+    const struct uentry *en;
+    int64_t at;
+    uint32_t seq; /* keeps two changes of one key in their order */
+    uint8_t entered;
 };
 
 struct tly_segments {
@@ -116,6 +137,10 @@ struct tly_segments {
     size_t ntouched, ctouched;
     struct tly_buf buf;
     struct tly_cache cache;
+    struct uentry **opened; /* in the open transaction */
+    size_t nopened, copened;
+    struct change *changes; /* of the open transaction, not yet written */
+    size_t nchanges, cchanges;
     int maybe_stored;                  /* the store may hold state the cache lacks */
     int removed;                       /* a segment went: leave its state out when writing */
     int converting;                    /* convert_legacy() runs */
@@ -130,8 +155,8 @@ struct tly_segments {
 static size_t entry_bytes(const struct tly_cache_entry *ce)
 {
     const struct uentry *en = (const struct uentry *)ce;
-    return sizeof *en + strlen(en->user) + 1 + tly_userseg_bytes(&en->us) + en->attrs_bytes +
-           2 * sizeof(void *);
+    return sizeof *en + strlen(en->user) + 1 + en->npacked + en->attrs_bytes +
+           (en->open ? tly_userseg_bytes(&en->us) : 0) + 2 * sizeof(void *);
 }
 
 static void entry_release(struct tly_cache_entry *ce, void *arg)
@@ -140,6 +165,7 @@ static void entry_release(struct tly_cache_entry *ce, void *arg)
     ((struct tly_segments *)arg)->maybe_stored = 1;
     cJSON_Delete(en->attrs);
     tly_userseg_free(&en->us);
+    free(en->packed);
     free(en);
 }
 
@@ -327,34 +353,36 @@ static int done(sqlite3_stmt *st)
 
 /* ---- users ---- */
 
-/* Reads the user's stored state into a new entry (and the user's
- * memberships from segment_members, where they are too, while converting
- * the former layout, which kept them only there, or when the stored state
- * is unreadable). */
+/* Reads the user's stored state (its encoding) into a new entry. */
 static int entry_load(struct tly_segments *s, struct uentry *en)
 {
     sqlite3_stmt *st = stmt(s, S_LOAD, en->tenant, en->user, NULL);
     int step = sqlite3_step(st);
-    int rc = 0, corrupt = 0;
+    int rc = 0;
     if (step == SQLITE_ROW) {
         en->stored = 1;
-        rc = tly_userseg_decode(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
-                                &en->us);
-        if (rc == TLY_ECORRUPT) {
-            tly_log_error(s->lg,
-                          "stored segment state unreadable; counting it again from "
-                          "the current memberships",
-                          "tenant=%" PRIu32, en->tenant);
-            rc = 0;
-            corrupt = 1;
+        size_t n = (size_t)sqlite3_column_bytes(st, 0);
+        const void *p = sqlite3_column_blob(st, 0);
+        if (n > 0 && (en->packed = malloc(n)) == NULL)
+            rc = TLY_ENOMEM;
+        else if (n > 0) {
+            memcpy(en->packed, p, n);
+            en->npacked = n;
         }
     } else if (step != SQLITE_DONE) {
         rc = TLY_EIO;
     }
     sqlite3_reset(st);
-    if (rc != 0 || (!s->converting && !corrupt))
-        return rc;
-    st = stmt(s, S_MEMBERS, en->tenant, en->user, NULL);
+    return rc;
+}
+
+/* Adds the user's memberships as segment_members holds them: the former
+ * layout kept them only there, and an unreadable state is rebuilt from
+ * them. */
+static int add_members(struct tly_segments *s, struct uentry *en)
+{
+    sqlite3_stmt *st = stmt(s, S_MEMBERS, en->tenant, en->user, NULL);
+    int step, rc = 0;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         const struct seg *g = find(s, en->tenant, (const char *)sqlite3_column_text(st, 0));
         if (g == NULL)
@@ -375,7 +403,54 @@ static int entry_load(struct tly_segments *s, struct uentry *en)
     return rc;
 }
 
-/* The cached entry of (tenant, user), loaded on a miss. */
+/* Decodes the entry's state for use in the open transaction. */
+static int entry_open(struct tly_segments *s, struct uentry *en)
+{
+    if (en->open)
+        return 0;
+    if (s->nopened == s->copened) {
+        size_t cap = s->copened ? s->copened * 2 : 1024;
+        struct uentry **o = realloc(s->opened, cap * sizeof *o);
+        if (o == NULL)
+            return TLY_ENOMEM;
+        s->opened = o;
+        s->copened = cap;
+    }
+    int rc = en->packed ? tly_userseg_decode(en->packed, en->npacked, &en->us) : 0;
+    int rebuild = rc == TLY_ECORRUPT;
+    if (rebuild) {
+        tly_log_error(s->lg,
+                      "stored segment state unreadable; counting it again from "
+                      "the current memberships",
+                      "tenant=%" PRIu32, en->tenant);
+        rc = 0;
+    }
+    if (rc == 0 && (rebuild || (en->fresh && s->converting)))
+        rc = add_members(s, en);
+    /* Listed even when failed: what was decoded is freed at the end. */
+    s->opened[s->nopened++] = en;
+    en->open = 1;
+    en->fresh = 0;
+    if (rc == 0 && rebuild) /* written again, readable */
+        rc = tly_cache_touch(&s->cache, &en->ce, 1);
+    return rc;
+}
+
+/* Frees what the open transaction decoded (after COMMIT or ROLLBACK; at
+ * COMMIT the flush has packed what changed). */
+static void close_opened(struct tly_segments *s)
+{
+    for (size_t i = 0; i < s->nopened; i++) {
+        struct uentry *en = s->opened[i];
+        tly_userseg_free(&en->us);
+        en->open = 0;
+        if (!en->ce.dirty) /* a dirty one is counted again at COMMIT */
+            tly_cache_resize(&s->cache, &en->ce);
+    }
+    s->nopened = 0;
+}
+
+/* The cached entry of (tenant, user), loaded on a miss, opened. */
 static int entry_get(struct tly_segments *s, uint32_t tenant, const char *user, struct uentry **out)
 {
     uint64_t h = tly_cache_key_hash(tly_cache_str_hash(user), (int64_t)tenant);
@@ -384,7 +459,7 @@ static int entry_get(struct tly_segments *s, uint32_t tenant, const char *user, 
         struct uentry *en = (struct uentry *)x;
         if (en->tenant == tenant && strcmp(en->user, user) == 0) {
             *out = en;
-            return 0;
+            return entry_open(s, en);
         }
     }
     size_t len = strlen(user);
@@ -393,13 +468,14 @@ static int entry_get(struct tly_segments *s, uint32_t tenant, const char *user, 
         return TLY_ENOMEM;
     en->ce.hash = h;
     en->tenant = tenant;
+    en->fresh = 1;
     memcpy(en->user, user, len + 1);
     int rc = s->maybe_stored ? entry_load(s, en) : 0;
     if (rc == 0 && (rc = tly_cache_add(&s->cache, &en->ce)) == 0) {
         *out = en;
-        return 0;
+        return entry_open(s, en);
     }
-    tly_userseg_free(&en->us);
+    free(en->packed);
     free(en);
     return rc;
 }
@@ -418,7 +494,6 @@ static struct tly_segstate *state_of(struct uentry *en, const struct seg *g)
         ss->gen = g->gen;
     }
     if (ss->ncond != (uint32_t)d->ncond) { /* new, or made under other rules */
-        en->grew = 1;
         if (tly_segstate_resize(ss, (uint32_t)d->ncond) != 0)
             return NULL;
         for (int i = 0; i < d->ncond; i++)
@@ -457,7 +532,6 @@ static const cJSON *attributes(struct tly_segments *s, struct uentry *en, int *r
     if (*rc == 0) {
         en->attrs_gen = s->attrs_gen;
         en->attrs_bytes = 4 * len; /* about what the parsed tree takes */
-        tly_cache_resize(&s->cache, &en->ce);
     }
     return en->attrs;
 }
@@ -466,11 +540,17 @@ static int record_change(struct tly_segments *s, const struct seg *g, const stru
                          struct tly_segstate *ss, int entered, int64_t at)
 {
     const char *user = en->user;
-    sqlite3_stmt *st = stmt(s, entered ? S_ENTER : S_EXIT, g->tenant, g->id, user);
-    if (entered)
-        sqlite3_bind_int64(st, 4, at);
-    if (done(st) != 0)
-        return TLY_EIO;
+    if (s->nchanges == s->cchanges) {
+        size_t cap = s->cchanges ? s->cchanges * 2 : 1024;
+        struct change *c = realloc(s->changes, cap * sizeof *c);
+        if (c == NULL)
+            return TLY_ENOMEM;
+        s->changes = c;
+        s->cchanges = cap;
+    }
+    s->changes[s->nchanges] =
+        (struct change){g, en, at, (uint32_t)s->nchanges, (uint8_t)(entered != 0)};
+    s->nchanges++;
     ss->member = entered;
     ss->entered_at = entered ? at : 0;
     int64_t n = ++ss->changes;
@@ -490,7 +570,7 @@ static int record_change(struct tly_segments *s, const struct seg *g, const stru
     rc |= tly_buf_printf(b, ":%" PRId64, n);
     if (rc != 0)
         return TLY_ENOMEM;
-    st = stmt(s, S_OUTBOX, g->tenant, NULL, NULL);
+    sqlite3_stmt *st = stmt(s, S_OUTBOX, g->tenant, NULL, NULL);
     sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, b->data + plen + 1, (int)(b->len - plen - 1), SQLITE_STATIC);
     sqlite3_bind_text(st, 4, b->data, (int)plen, SQLITE_STATIC);
@@ -638,11 +718,7 @@ int tly_segments_event(struct tly_segments *s, const struct tly_event *ev, int64
         return rc;
     if (profile)
         en->attrs_gen = 0; /* changed: read them again */
-    rc = judge_touched(s, en, now, ev->received_at);
-    if (rc == 0 && en->grew && !en->ce.dirty) /* a dirty one is counted at COMMIT */
-        tly_cache_resize(&s->cache, &en->ce);
-    en->grew = 0;
-    return rc;
+    return judge_touched(s, en, now, ev->received_at);
 }
 
 int tly_segments_member(struct tly_segments *s, uint32_t tenant, const char *id, const char *user,
@@ -776,9 +852,40 @@ static int by_row_key(const void *a, const void *b)
     return strcmp(x->user, y->user);
 }
 
+static int by_member_key(const void *a, const void *b)
+{
+    const struct change *x = a, *y = b;
+    if (x->seg->tenant != y->seg->tenant)
+        return x->seg->tenant < y->seg->tenant ? -1 : 1;
+    int d = x->seg == y->seg ? 0 : strcmp(x->seg->id, y->seg->id);
+    if (d == 0 && x->en != y->en)
+        d = strcmp(x->en->user, y->en->user);
+    return d != 0 ? d : x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Writes the transaction's membership changes to segment_members. */
+static int write_changes(struct tly_segments *s)
+{
+    if (s->nchanges > 1)
+        qsort(s->changes, s->nchanges, sizeof *s->changes, by_member_key);
+    for (size_t i = 0; i < s->nchanges; i++) {
+        const struct change *c = &s->changes[i];
+        sqlite3_stmt *st =
+            stmt(s, c->entered ? S_ENTER : S_EXIT, c->seg->tenant, c->seg->id, c->en->user);
+        if (c->entered)
+            sqlite3_bind_int64(st, 4, c->at);
+        if (done(st) != 0)
+            return TLY_EIO;
+    }
+    s->nchanges = 0;
+    return 0;
+}
+
 int tly_segments_flush(struct tly_segments *s)
 {
     struct tly_cache *c = &s->cache;
+    if (write_changes(s) != 0)
+        return TLY_EIO;
     if (c->ndirty > 1)
         qsort(c->dirty, c->ndirty, sizeof *c->dirty, by_row_key);
     for (size_t k = 0; k < c->ndirty; k++) {
@@ -786,9 +893,18 @@ int tly_segments_flush(struct tly_segments *s)
         tly_buf_reset(&s->buf);
         if (tly_userseg_encode(&en->us, s->removed ? loaded : NULL, s, &s->buf) != 0)
             return TLY_ENOMEM;
+        /* Kept packed from COMMIT on (a ROLLBACK drops the entry). */
+        if (s->buf.len != en->npacked) {
+            uint8_t *p = realloc(en->packed, s->buf.len);
+            if (p == NULL)
+                return TLY_ENOMEM;
+            en->packed = p;
+        }
+        memcpy(en->packed, s->buf.data, s->buf.len);
+        en->npacked = s->buf.len;
         /* An UPDATE of a row known to exist costs one search, not two. */
         sqlite3_stmt *st = stmt(s, en->stored ? S_UPDATE : S_PUT, en->tenant, en->user, NULL);
-        sqlite3_bind_blob(st, 3, s->buf.data, (int)s->buf.len, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 3, en->packed, (int)en->npacked, SQLITE_STATIC);
         int64_t recheck = recheck_of(s, en);
         if (recheck == INT64_MAX)
             sqlite3_bind_null(st, 4);
@@ -815,6 +931,7 @@ static void publish(struct tly_segments *s)
 
 void tly_segments_committed(struct tly_segments *s)
 {
+    close_opened(s);
     tly_cache_committed(&s->cache);
     tly_counter_add(&s->n_judged, s->pending.judged);
     tly_counter_add(&s->n_entered, s->pending.entered);
@@ -824,6 +941,8 @@ void tly_segments_committed(struct tly_segments *s)
 
 void tly_segments_drop(struct tly_segments *s)
 {
+    close_opened(s);
+    s->nchanges = 0;
     tly_cache_rolled_back(&s->cache);
     publish(s);
     s->attrs_gen++; /* clean entries may hold attributes read in it */
@@ -946,6 +1065,8 @@ void tly_segments_close(struct tly_segments *s)
     if (s == NULL)
         return;
     tly_cache_free(&s->cache);
+    free(s->opened);
+    free(s->changes);
     unload(s);
     free(s->touched);
     for (int i = 0; i < S_COUNT; i++)

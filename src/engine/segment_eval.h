@@ -18,21 +18,23 @@
  * Judging a segment: attribute conditions by tly_where_holds on the user's
  * attributes; behaviour conditions by the count (or sum) of the counted
  * events with time >= now - within + 1 (older ones are forgotten);
- * `match` all/any. A change of membership writes or deletes the
- * segment_members row (entered_at: the receive time of the event that
- * caused it, or the wall clock for a sweep) and an outbox entry (kind
- * segment_entered / segment_exited, dedupe key
- * "<kind>:<tenant>:<segment uid>:<user>:<n>" for the user's n-th change).
+ * `match` all/any. A change of membership writes an outbox entry at once
+ * (kind segment_entered / segment_exited, dedupe key
+ * "<kind>:<tenant>:<segment uid>:<user>:<n>" for the user's n-th change)
+ * and, at the flush, sorted by key, writes or deletes the segment_members
+ * row (entered_at: the receive time of the event that caused it, or the
+ * wall clock for a sweep).
  *
  * What was counted lives in memory, one entry per (tenant, user) holding
  * the user's state in every event segment (segment_state.h), in a bounded
  * write-behind cache (state_cache.h): loaded from segment_users on a miss
  * (memberships included: segment_members holds the same, for the API),
- * changed in memory,
- * and written, one row per changed user, by tly_segments_flush before the
- * transaction commits. The row's recheck_at is the moment the user's
- * oldest event counted in a rolling window leaves it; tly_segments_sweep
- * judges the users whose moment has come.
+ * changed in memory, and written, one row per changed user, by
+ * tly_segments_flush before the transaction commits. Between transactions
+ * an entry holds only that row's bytes, decoded again when used. The
+ * row's recheck_at is the moment the user's oldest event counted in a
+ * rolling window leaves it; tly_segments_sweep judges the users whose
+ * moment has come.
  *
  * "now" is the caller's clock (the pipeline passes its segment clock,
  * which tests may set: pipeline.h). Counted events that fell out of a

@@ -26,9 +26,18 @@ static void state_free(struct tly_segstate *st)
 {
     for (uint32_t i = 0; i < st->ncond; i++)
         count_free(&st->cond[i]);
-    free(st->cond);
+    if (st->cond != st->inl)
+        free(st->cond);
     st->cond = NULL;
     st->ncond = 0;
+}
+
+/* Points the states' `cond` at their own `inl` again (after they moved). */
+static void fix_inline(struct tly_segstate *seg, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (seg[i].ncond > 0 && seg[i].ncond <= TLY_SEGSTATE_INLINE)
+            seg[i].cond = seg[i].inl;
 }
 
 void tly_userseg_free(struct tly_userseg *u)
@@ -65,6 +74,7 @@ struct tly_segstate *tly_userseg_get(struct tly_userseg *u, int64_t uid, int cre
     u->n++;
     memset(&u->seg[lo], 0, sizeof u->seg[lo]);
     u->seg[lo].uid = uid;
+    fix_inline(u->seg, u->n); /* they moved */
     return &u->seg[lo];
 }
 
@@ -74,16 +84,27 @@ int tly_segstate_resize(struct tly_segstate *st, uint32_t ncond)
         return 0;
     for (uint32_t i = ncond; i < st->ncond; i++)
         count_free(&st->cond[i]);
-    if (ncond == 0) {
-        free(st->cond);
-        st->cond = NULL;
-        st->ncond = 0;
-        return 0;
+    uint32_t keep = ncond < st->ncond ? ncond : st->ncond;
+    int heap = st->cond != NULL && st->cond != st->inl;
+    struct tly_segcount *c;
+    if (ncond > TLY_SEGSTATE_INLINE && heap) {
+        c = realloc(st->cond, ncond * sizeof *c);
+        if (c == NULL && ncond > st->ncond)
+            return TLY_ENOMEM;
+        if (c == NULL) /* could not shrink: keep the larger block */
+            c = st->cond;
+    } else if (ncond > TLY_SEGSTATE_INLINE) {
+        if ((c = malloc(ncond * sizeof *c)) == NULL)
+            return TLY_ENOMEM;
+        memcpy(c, st->inl, keep * sizeof *c);
+    } else {
+        c = ncond > 0 ? st->inl : NULL;
+        if (heap) {
+            memcpy(st->inl, st->cond, keep * sizeof *c);
+            free(st->cond);
+        }
     }
-    struct tly_segcount *c = realloc(st->cond, ncond * sizeof *c);
-    if (c == NULL)
-        return TLY_ENOMEM;
-    for (uint32_t i = st->ncond; i < ncond; i++)
+    for (uint32_t i = keep; i < ncond; i++)
         memset(&c[i], 0, sizeof c[i]);
     st->cond = c;
     st->ncond = ncond;
@@ -270,7 +291,13 @@ int tly_userseg_decode(const void *data, size_t len, struct tly_userseg *u)
     if (tly_reader_byte(&r) != STATE_VERSION)
         return TLY_ECORRUPT;
     uint64_t n = tly_reader_varint(&r);
-    int rc = r.bad || n > len ? TLY_ECORRUPT : 0;
+    /* A state takes 5 bytes at least: a count past that is a lie. */
+    int rc = r.bad || n > (uint64_t)(r.end - r.p) / 5 ? TLY_ECORRUPT : 0;
+    if (rc == 0 && n > 0) {
+        if ((u->seg = calloc(n, sizeof *u->seg)) == NULL)
+            return TLY_ENOMEM;
+        u->cap = (uint32_t)n;
+    }
     int64_t last = 0;
     for (uint64_t i = 0; i < n && rc == 0; i++) {
         int64_t uid = (int64_t)tly_reader_varint(&r);
@@ -285,8 +312,9 @@ int tly_userseg_decode(const void *data, size_t len, struct tly_userseg *u)
             break;
         }
         last = uid;
-        struct tly_segstate *st = tly_userseg_get(u, uid, 1);
-        if (st == NULL || tly_segstate_resize(st, (uint32_t)ncond) != 0) {
+        struct tly_segstate *st = &u->seg[u->n++]; /* sorted: appended */
+        st->uid = uid;
+        if (tly_segstate_resize(st, (uint32_t)ncond) != 0) {
             rc = TLY_ENOMEM;
             break;
         }
@@ -308,7 +336,8 @@ size_t tly_userseg_bytes(const struct tly_userseg *u)
 {
     size_t b = u->cap * sizeof *u->seg;
     for (uint32_t i = 0; i < u->n; i++) {
-        b += u->seg[i].ncond * sizeof *u->seg[i].cond;
+        if (u->seg[i].ncond > TLY_SEGSTATE_INLINE)
+            b += u->seg[i].ncond * sizeof *u->seg[i].cond;
         for (uint32_t c = 0; c < u->seg[i].ncond; c++)
             b += u->seg[i].cond[c].cap * sizeof(struct tly_segevent);
     }

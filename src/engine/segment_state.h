@@ -46,14 +46,19 @@ struct tly_segcount {
     uint32_t n, cap;
 };
 
+/* Conditions kept inside the state itself (most segments have one or
+ * two): no allocation of their own. */
+#define TLY_SEGSTATE_INLINE 2
+
 struct tly_segstate {
     int64_t uid;
     uint32_t gen;
-    int64_t changes;
-    int member;
-    int64_t entered_at; /* when a member */
-    struct tly_segcount *cond;
     uint32_t ncond;
+    int64_t changes;
+    int64_t entered_at; /* when a member */
+    int member;
+    struct tly_segcount *cond; /* `inl` for up to TLY_SEGSTATE_INLINE, else heap */
+    struct tly_segcount inl[TLY_SEGSTATE_INLINE];
 };
 
 struct tly_userseg {

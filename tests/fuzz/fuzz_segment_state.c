@@ -6,7 +6,8 @@
  *
  * Invariants checked (abort() if broken), beyond "no crash, no leak":
  *   - a refusal is TLY_ECORRUPT (or TLY_ENOMEM) and leaves an empty state;
- *   - segments come out in increasing uid order, listed events by time;
+ *   - segments come out in increasing uid order, listed events by time,
+ *     short condition lists inside their state;
  *   - what decodes encodes to bytes that decode to a state encoding to the
  *     very same bytes (a fixed point after one round);
  *   - pruning and folding keep the lists ordered and the counts whole.
@@ -28,6 +29,9 @@ static void check_shape(const struct tly_userseg *u)
 {
     for (uint32_t i = 0; i < u->n; i++) {
         CHECK(u->seg[i].uid > 0 && (i == 0 || u->seg[i - 1].uid < u->seg[i].uid));
+        /* Up to TLY_SEGSTATE_INLINE conditions live inside the state. */
+        CHECK(u->seg[i].ncond == 0 || u->seg[i].ncond > TLY_SEGSTATE_INLINE ||
+              u->seg[i].cond == u->seg[i].inl);
         for (uint32_t c = 0; c < u->seg[i].ncond; c++) {
             const struct tly_segcount *k = &u->seg[i].cond[c];
             CHECK(k->count >= 0 && k->n <= k->cap);

@@ -232,6 +232,32 @@ static void test_tiny_cache_same_result(void **state)
     fx_free(b);
 }
 
+/* Between transactions a cached user costs about their stored row: what
+ * was decoded for a batch is freed at COMMIT, and used again from there. */
+static void test_clean_entries_packed(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("segeval-packed");
+    assert_int_equal(tly_segments_open(&f->s, f->h, &quiet, 0), 0);
+    stream(f, 0, USERS);
+    struct tly_segments_stats st;
+    tly_segments_stats(f->s, &st);
+    assert_int_equal(st.cache_entries, USERS);
+    int64_t stored = count(f->h, "SELECT sum(length(state)) FROM segment_users");
+    /* The entry itself, its key and the row's bytes: 256 a user at most
+     * (a decoded state holds 4 segment states of 112 bytes at least). */
+    assert_true(st.cache_bytes <= (uint64_t)stored + USERS * 256);
+    char *before = members(f->h);
+    stream(f, 0, USERS); /* from the packed copies */
+    tly_segments_stats(f->s, &st);
+    assert_int_equal(st.cache_entries, USERS);
+    char *after = members(f->h);
+    assert_true(strlen(after) >= strlen(before)); /* more orders: members stay or join */
+    free(before);
+    free(after);
+    fx_free(f);
+}
+
 static void test_reopen_carries_on(void **state)
 {
     (void)state;
@@ -340,7 +366,7 @@ static void test_rollback_undoes_an_entry(void **state)
                            .traits = traits};
     /* Known to the cache, not a member, nothing counted: a clean entry. */
     assert_int_equal(tly_segments_member(f->s, 1, "pro", "u05", NULL), 0);
-    /* The outbox insert fails after the member row is written. */
+    /* The outbox insert fails (the member row waits for the flush). */
     exec_ok(f->h, "CREATE TRIGGER no_outbox BEFORE INSERT ON outbox BEGIN "
                   "SELECT RAISE(ABORT, 'refused'); END");
     begin(f);
@@ -362,14 +388,61 @@ static void test_rollback_undoes_an_entry(void **state)
     fx_free(f);
 }
 
+/* Membership rows are written at the flush, sorted: a user who enters and
+ * leaves in one transaction leaves no row, the others' rows are all
+ * there, and the outbox keeps each change in its place in time. */
+static void test_changes_written_at_flush(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("segeval-flush");
+    static const char def[] = "{\"id\":\"first\",\"type\":\"event\",\"conditions\":[{"
+                              "\"event\":\"order\",\"op\":\"lt\",\"value\":2}]}";
+    struct tly_segment *seg;
+    struct tly_error err = {{0}};
+    assert_int_equal(tly_segment_parse(def, strlen(def), &seg, &err), 0);
+    struct tly_buf b;
+    tly_buf_init(&b, 0);
+    assert_int_equal(tly_segment_to_json(seg, &b), 0);
+    assert_int_equal(tly_segment_create(f->h, 1, "first", "event", b.data, 0), 0);
+    tly_buf_free(&b);
+    tly_segment_free(seg);
+    assert_int_equal(tly_segments_open(&f->s, f->h, &quiet, 0), 0);
+    begin(f);
+    /* Users in falling order; the even ones order twice (in, then out). */
+    for (int u = USERS - 1; u >= 0; u--)
+        for (int k = 0; k <= (u % 2 == 0); k++)
+            assert_int_equal(order(f, u, 10, NOW - 1000 + k), 0);
+    assert_int_equal(count(f->h, "SELECT count(*) FROM segment_members"), 0);
+    assert_int_equal(count(f->h, "SELECT count(*) FROM outbox"), USERS + USERS / 2);
+    commit(f);
+    assert_int_equal(count(f->h, "SELECT count(*) FROM segment_members WHERE segment_id = "
+                                 "'first' AND CAST(substr(user_id, 2) AS INTEGER) % 2 = 1"),
+                     USERS / 2);
+    assert_int_equal(count(f->h, "SELECT count(*) FROM segment_members"), USERS / 2);
+    /* Each even user's exit comes after their entry, right after it. */
+    assert_int_equal(count(f->h, "SELECT count(*) FROM outbox x JOIN outbox e ON e.id = x.id - 1 "
+                                 "WHERE x.kind = 'segment_exited' AND e.kind = "
+                                 "'segment_entered' AND json_extract(x.payload, '$.userId') = "
+                                 "json_extract(e.payload, '$.userId')"),
+                     USERS / 2);
+    for (int u = 0; u < USERS; u++) {
+        char user[16];
+        snprintf(user, sizeof user, "u%02d", u);
+        assert_int_equal(tly_segments_member(f->s, 1, "first", user, NULL), u % 2);
+    }
+    fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_write_behind_and_rollback),
         cmocka_unit_test(test_tiny_cache_same_result),
+        cmocka_unit_test(test_clean_entries_packed),
         cmocka_unit_test(test_reopen_carries_on),
         cmocka_unit_test(test_legacy_rows_converted),
         cmocka_unit_test(test_rollback_undoes_an_entry),
+        cmocka_unit_test(test_changes_written_at_flush),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,8 @@
  * Per-user segment state (src/engine/segment_state.h): counting (all time
  * and rolling windows, late events sorted in), pruning and folding, the
  * encoding's round trip through every tag, what is left out (empty states,
- * segments the caller drops), and refusal of damaged bytes.
+ * segments the caller drops), refusal of damaged bytes, and conditions
+ * kept inside a state surviving its moves and resizes.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -44,6 +45,61 @@ static void test_counting_prune_fold(void **state)
     assert_int_equal(c.count, 5);
     assert_true(c.sum == 2.5 + 7);
     free(c.ev);
+}
+
+/* Up to TLY_SEGSTATE_INLINE conditions live inside the state: their
+ * counts survive growing past that, shrinking back, and the state moving
+ * in its user's array when states are added before it. */
+static void test_inline_conditions(void **state)
+{
+    (void)state;
+    struct tly_userseg u = {0};
+    struct tly_segstate *a = tly_userseg_get(&u, 1000, 1);
+    assert_non_null(a);
+    assert_int_equal(tly_segstate_resize(a, 1), 0);
+    assert_ptr_equal(a->cond, a->inl);
+    assert_int_equal(tly_segcount_add(&a->cond[0], 10, 0, 1), 0);
+    /* Twenty states before it: the array grows and it moves. */
+    for (int64_t uid = 1; uid <= 20; uid++) {
+        struct tly_segstate *x = tly_userseg_get(&u, uid, 1);
+        assert_non_null(x);
+        assert_int_equal(tly_segstate_resize(x, 2), 0);
+        assert_int_equal(tly_segcount_add(&x->cond[1], uid, 0, 0), 0);
+    }
+    a = tly_userseg_get(&u, 1000, 0);
+    assert_non_null(a);
+    assert_ptr_equal(a->cond, a->inl);
+    assert_int_equal(a->cond[0].n, 1);
+    assert_int_equal(a->cond[0].ev[0].ts, 10);
+    for (int64_t uid = 1; uid <= 20; uid++) {
+        struct tly_segstate *x = tly_userseg_get(&u, uid, 0);
+        assert_ptr_equal(x->cond, x->inl);
+        assert_int_equal(x->cond[1].count, 1);
+    }
+    /* Out to the heap and back, counts kept. */
+    assert_int_equal(tly_segstate_resize(a, 5), 0);
+    assert_ptr_not_equal(a->cond, a->inl);
+    assert_int_equal(a->cond[0].ev[0].ts, 10);
+    assert_int_equal(tly_segcount_add(&a->cond[4], 7, 0, 0), 0);
+    assert_int_equal(tly_segstate_resize(a, 4), 0); /* drops the fifth */
+    assert_int_equal(tly_segstate_resize(a, 2), 0);
+    assert_ptr_equal(a->cond, a->inl);
+    assert_int_equal(a->cond[0].ev[0].ts, 10);
+    assert_int_equal(a->cond[1].count, 0);
+    assert_int_equal(tly_segstate_resize(a, 0), 0);
+    assert_null(a->cond);
+    /* And through the encoding: decoded states point inside themselves. */
+    struct tly_buf b;
+    tly_buf_init(&b, 0);
+    assert_int_equal(tly_userseg_encode(&u, NULL, NULL, &b), 0);
+    struct tly_userseg v;
+    assert_int_equal(tly_userseg_decode(b.data, b.len, &v), 0);
+    assert_int_equal(v.n, 20);
+    for (uint32_t i = 0; i < v.n; i++)
+        assert_ptr_equal(v.seg[i].cond, v.seg[i].inl);
+    tly_userseg_free(&v);
+    tly_buf_free(&b);
+    tly_userseg_free(&u);
 }
 
 /* A state with one segment of every tag, plus an empty one. */
@@ -181,6 +237,7 @@ int main(void)
         cmocka_unit_test(test_counting_prune_fold),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_damage_refused),
+        cmocka_unit_test(test_inline_conditions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
