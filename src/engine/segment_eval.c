@@ -77,6 +77,9 @@ static const char *const sql[S_COUNT] = {
     [S_ANY] = "SELECT EXISTS (SELECT 1 FROM segment_users)",
 };
 
+/* Chunks the arena keeps between transactions. */
+#define ARENA_KEEP ((size_t)64 << 20)
+
 struct seg {
     uint32_t tenant;
     char *id;
@@ -139,6 +142,7 @@ struct tly_segments {
     struct tly_cache cache;
     struct uentry **opened; /* in the open transaction */
     size_t nopened, copened;
+    struct tly_arena arena; /* what they decoded */
     struct change *changes; /* of the open transaction, not yet written */
     size_t nchanges, cchanges;
     int maybe_stored;                  /* the store may hold state the cache lacks */
@@ -416,7 +420,8 @@ static int entry_open(struct tly_segments *s, struct uentry *en)
         s->opened = o;
         s->copened = cap;
     }
-    int rc = en->packed ? tly_userseg_decode(en->packed, en->npacked, &en->us) : 0;
+    en->us.arena = &s->arena;
+    int rc = en->packed ? tly_userseg_decode(en->packed, en->npacked, &s->arena, &en->us) : 0;
     int rebuild = rc == TLY_ECORRUPT;
     if (rebuild) {
         tly_log_error(s->lg,
@@ -448,6 +453,7 @@ static void close_opened(struct tly_segments *s)
             tly_cache_resize(&s->cache, &en->ce);
     }
     s->nopened = 0;
+    tly_arena_reset(&s->arena);
 }
 
 /* The cached entry of (tenant, user), loaded on a miss, opened. */
@@ -490,11 +496,11 @@ static struct tly_segstate *state_of(struct uentry *en, const struct seg *g)
         return NULL;
     const struct tly_segment *d = g->def;
     if (ss->gen != g->gen) {
-        tly_segstate_clear_counts(ss);
+        tly_segstate_clear_counts(en->us.arena, ss);
         ss->gen = g->gen;
     }
     if (ss->ncond != (uint32_t)d->ncond) { /* new, or made under other rules */
-        if (tly_segstate_resize(ss, (uint32_t)d->ncond) != 0)
+        if (tly_segstate_resize(en->us.arena, ss, (uint32_t)d->ncond) != 0)
             return NULL;
         for (int i = 0; i < d->ncond; i++)
             if (d->cond[i].within_ms == 0)
@@ -673,7 +679,8 @@ static int count_event(struct tly_segments *s, const struct tly_event *ev, int64
         if (rc == 0)
             rc = tly_cache_touch(&s->cache, &(*en)->ce, 1);
         if (rc == 0)
-            rc = tly_segcount_add(&ss->cond[r->cond], ev->timestamp, v, c->within_ms > 0);
+            rc =
+                tly_segcount_add(&s->arena, &ss->cond[r->cond], ev->timestamp, v, c->within_ms > 0);
         if (rc != 0)
             return rc;
         touch(s, r->seg);
@@ -1000,7 +1007,7 @@ static int convert_legacy(struct tly_segments *s)
             if (rc == 0 && pass == 1)
                 ss->changes = sqlite3_column_int64(st, 3);
             else if (rc == 0 && cond >= 0 && cond < (int)ss->ncond)
-                rc = tly_segcount_add(&ss->cond[cond], sqlite3_column_int64(st, 4),
+                rc = tly_segcount_add(&s->arena, &ss->cond[cond], sqlite3_column_int64(st, 4),
                                       sqlite3_column_double(st, 5),
                                       g->def->cond[cond].within_ms > 0);
             rows++;
@@ -1037,6 +1044,7 @@ int tly_segments_open(struct tly_segments **out, sqlite3 *db, const struct tly_l
     s->db = db;
     s->lg = lg;
     tly_buf_init(&s->buf, 0);
+    tly_arena_init(&s->arena, ARENA_KEEP);
     const struct tly_cache_ops ops = {entry_bytes, entry_release, s};
     int rc = tly_cache_init(&s->cache, cache_bytes ? cache_bytes : TLY_SEGMENTS_CACHE_BYTES, &ops);
     for (int i = 0; i < S_COUNT && rc == 0; i++)
@@ -1066,6 +1074,7 @@ void tly_segments_close(struct tly_segments *s)
         return;
     tly_cache_free(&s->cache);
     free(s->opened);
+    tly_arena_free(&s->arena);
     free(s->changes);
     unload(s);
     free(s->touched);

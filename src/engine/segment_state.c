@@ -16,18 +16,35 @@
 
 enum { TAG_NONE, TAG_COUNT, TAG_COUNT_SUM, TAG_TIMES, TAG_TIMES_VALUES };
 
-static void count_free(struct tly_segcount *c)
+/* Memory from `a`, or the heap when NULL. */
+static void *mem_alloc(struct tly_arena *a, size_t n)
 {
-    free(c->ev);
+    return a != NULL ? tly_arena_alloc(a, n) : malloc(n);
+}
+
+static void *mem_grow(struct tly_arena *a, void *p, size_t old, size_t n)
+{
+    return a != NULL ? tly_arena_grow(a, p, old, n) : realloc(p, n);
+}
+
+static void mem_free(struct tly_arena *a, void *p)
+{
+    if (a == NULL)
+        free(p);
+}
+
+static void count_free(struct tly_arena *a, struct tly_segcount *c)
+{
+    mem_free(a, c->ev);
     memset(c, 0, sizeof *c);
 }
 
-static void state_free(struct tly_segstate *st)
+static void state_free(struct tly_arena *a, struct tly_segstate *st)
 {
     for (uint32_t i = 0; i < st->ncond; i++)
-        count_free(&st->cond[i]);
+        count_free(a, &st->cond[i]);
     if (st->cond != st->inl)
-        free(st->cond);
+        mem_free(a, st->cond);
     st->cond = NULL;
     st->ncond = 0;
 }
@@ -42,10 +59,13 @@ static void fix_inline(struct tly_segstate *seg, uint32_t n)
 
 void tly_userseg_free(struct tly_userseg *u)
 {
-    for (uint32_t i = 0; i < u->n; i++)
-        state_free(&u->seg[i]);
-    free(u->seg);
+    struct tly_arena *a = u->arena;
+    if (a == NULL)
+        for (uint32_t i = 0; i < u->n; i++)
+            state_free(NULL, &u->seg[i]);
+    mem_free(a, u->seg);
     memset(u, 0, sizeof *u);
+    u->arena = a;
 }
 
 struct tly_segstate *tly_userseg_get(struct tly_userseg *u, int64_t uid, int create)
@@ -64,7 +84,7 @@ struct tly_segstate *tly_userseg_get(struct tly_userseg *u, int64_t uid, int cre
         return NULL;
     if (u->n == u->cap) {
         uint32_t cap = u->cap ? u->cap * 2 : 4;
-        struct tly_segstate *p = realloc(u->seg, cap * sizeof *p);
+        struct tly_segstate *p = mem_grow(u->arena, u->seg, u->cap * sizeof *p, cap * sizeof *p);
         if (p == NULL)
             return NULL;
         u->seg = p;
@@ -78,30 +98,30 @@ struct tly_segstate *tly_userseg_get(struct tly_userseg *u, int64_t uid, int cre
     return &u->seg[lo];
 }
 
-int tly_segstate_resize(struct tly_segstate *st, uint32_t ncond)
+int tly_segstate_resize(struct tly_arena *a, struct tly_segstate *st, uint32_t ncond)
 {
     if (ncond == st->ncond)
         return 0;
     for (uint32_t i = ncond; i < st->ncond; i++)
-        count_free(&st->cond[i]);
+        count_free(a, &st->cond[i]);
     uint32_t keep = ncond < st->ncond ? ncond : st->ncond;
     int heap = st->cond != NULL && st->cond != st->inl;
     struct tly_segcount *c;
     if (ncond > TLY_SEGSTATE_INLINE && heap) {
-        c = realloc(st->cond, ncond * sizeof *c);
+        c = mem_grow(a, st->cond, st->ncond * sizeof *c, ncond * sizeof *c);
         if (c == NULL && ncond > st->ncond)
             return TLY_ENOMEM;
         if (c == NULL) /* could not shrink: keep the larger block */
             c = st->cond;
     } else if (ncond > TLY_SEGSTATE_INLINE) {
-        if ((c = malloc(ncond * sizeof *c)) == NULL)
+        if ((c = mem_alloc(a, ncond * sizeof *c)) == NULL)
             return TLY_ENOMEM;
         memcpy(c, st->inl, keep * sizeof *c);
     } else {
         c = ncond > 0 ? st->inl : NULL;
         if (heap) {
             memcpy(st->inl, st->cond, keep * sizeof *c);
-            free(st->cond);
+            mem_free(a, st->cond);
         }
     }
     for (uint32_t i = keep; i < ncond; i++)
@@ -111,13 +131,14 @@ int tly_segstate_resize(struct tly_segstate *st, uint32_t ncond)
     return 0;
 }
 
-void tly_segstate_clear_counts(struct tly_segstate *st)
+void tly_segstate_clear_counts(struct tly_arena *a, struct tly_segstate *st)
 {
     for (uint32_t i = 0; i < st->ncond; i++)
-        count_free(&st->cond[i]);
+        count_free(a, &st->cond[i]);
 }
 
-int tly_segcount_add(struct tly_segcount *c, int64_t ts, double v, int windowed)
+int tly_segcount_add(struct tly_arena *a, struct tly_segcount *c, int64_t ts, double v,
+                     int windowed)
 {
     if (!windowed) {
         c->count++;
@@ -126,7 +147,7 @@ int tly_segcount_add(struct tly_segcount *c, int64_t ts, double v, int windowed)
     }
     if (c->n == c->cap) {
         uint32_t cap = c->cap ? c->cap * 2 : 2;
-        struct tly_segevent *e = realloc(c->ev, cap * sizeof *e);
+        struct tly_segevent *e = mem_grow(a, c->ev, c->cap * sizeof *e, cap * sizeof *e);
         if (e == NULL)
             return TLY_ENOMEM;
         c->ev = e;
@@ -243,7 +264,7 @@ int tly_userseg_encode(const struct tly_userseg *u, int (*keep)(int64_t uid, voi
     return 0;
 }
 
-static int get_count(struct tly_reader *r, struct tly_segcount *c)
+static int get_count(struct tly_reader *r, struct tly_arena *a, struct tly_segcount *c)
 {
     uint8_t tag = tly_reader_byte(r);
     switch (tag) {
@@ -261,8 +282,9 @@ static int get_count(struct tly_reader *r, struct tly_segcount *c)
         /* Each event takes a byte at least: a length past the end is a lie. */
         if (r->bad || n == 0 || n > (uint64_t)(r->end - r->p))
             return r->bad = 1, TLY_ECORRUPT;
-        if ((c->ev = calloc(n, sizeof *c->ev)) == NULL)
+        if ((c->ev = mem_alloc(a, n * sizeof *c->ev)) == NULL)
             return TLY_ENOMEM;
+        memset(c->ev, 0, n * sizeof *c->ev);
         c->n = c->cap = (uint32_t)n;
         for (uint64_t k = 0; k < n && !r->bad; k++) {
             uint64_t v = tly_reader_varint(r);
@@ -283,9 +305,10 @@ static int get_count(struct tly_reader *r, struct tly_segcount *c)
     }
 }
 
-int tly_userseg_decode(const void *data, size_t len, struct tly_userseg *u)
+int tly_userseg_decode(const void *data, size_t len, struct tly_arena *arena, struct tly_userseg *u)
 {
     memset(u, 0, sizeof *u);
+    u->arena = arena;
     struct tly_reader r;
     tly_reader_init(&r, data, len);
     if (tly_reader_byte(&r) != STATE_VERSION)
@@ -294,8 +317,9 @@ int tly_userseg_decode(const void *data, size_t len, struct tly_userseg *u)
     /* A state takes 5 bytes at least: a count past that is a lie. */
     int rc = r.bad || n > (uint64_t)(r.end - r.p) / 5 ? TLY_ECORRUPT : 0;
     if (rc == 0 && n > 0) {
-        if ((u->seg = calloc(n, sizeof *u->seg)) == NULL)
+        if ((u->seg = mem_alloc(arena, n * sizeof *u->seg)) == NULL)
             return TLY_ENOMEM;
+        memset(u->seg, 0, n * sizeof *u->seg);
         u->cap = (uint32_t)n;
     }
     int64_t last = 0;
@@ -314,7 +338,7 @@ int tly_userseg_decode(const void *data, size_t len, struct tly_userseg *u)
         last = uid;
         struct tly_segstate *st = &u->seg[u->n++]; /* sorted: appended */
         st->uid = uid;
-        if (tly_segstate_resize(st, (uint32_t)ncond) != 0) {
+        if (tly_segstate_resize(arena, st, (uint32_t)ncond) != 0) {
             rc = TLY_ENOMEM;
             break;
         }
@@ -323,7 +347,7 @@ int tly_userseg_decode(const void *data, size_t len, struct tly_userseg *u)
         st->member = member != 0;
         st->entered_at = member != 0 ? tly_unzigzag(member - 1) : 0;
         for (uint32_t c = 0; c < st->ncond && rc == 0; c++)
-            rc = get_count(&r, &st->cond[c]);
+            rc = get_count(&r, arena, &st->cond[c]);
     }
     if (rc == 0 && (r.bad || r.p != r.end))
         rc = TLY_ECORRUPT;
@@ -334,6 +358,8 @@ int tly_userseg_decode(const void *data, size_t len, struct tly_userseg *u)
 
 size_t tly_userseg_bytes(const struct tly_userseg *u)
 {
+    if (u->arena != NULL)
+        return 0;
     size_t b = u->cap * sizeof *u->seg;
     for (uint32_t i = 0; i < u->n; i++) {
         if (u->seg[i].ncond > TLY_SEGSTATE_INLINE)

@@ -24,11 +24,16 @@
  *       before, the first from 0), 4 the same with an f64 value after
  *       each time.
  *
- * A state owns its memory; tly_userseg_free releases it.
+ * Memory: a state's arrays come from the heap, or from an arena (u->arena,
+ * and the `arena` argument of the calls below, NULL: the heap) when the
+ * state lives no longer than that arena's round: the evaluator decodes a
+ * user's state for one transaction. tly_userseg_free releases heap memory
+ * and forgets arena memory.
  */
 #ifndef TLY_ENGINE_SEGMENT_STATE_H
 #define TLY_ENGINE_SEGMENT_STATE_H
 
+#include "core/arena.h"
 #include "core/buf.h"
 
 #include <stddef.h>
@@ -64,8 +69,10 @@ struct tly_segstate {
 struct tly_userseg {
     struct tly_segstate *seg; /* sorted by uid */
     uint32_t n, cap;
+    struct tly_arena *arena; /* where the arrays come from (NULL: the heap) */
 };
 
+/* Empties `u` (its arena is kept). */
 void tly_userseg_free(struct tly_userseg *u);
 
 /* The state of segment `uid`; created (empty) when absent and `create`.
@@ -75,13 +82,14 @@ struct tly_segstate *tly_userseg_get(struct tly_userseg *u, int64_t uid, int cre
 
 /* Makes `st` hold `ncond` conditions (new ones empty, extra ones
  * dropped). 0 or TLY_ENOMEM. */
-int tly_segstate_resize(struct tly_segstate *st, uint32_t ncond);
+int tly_segstate_resize(struct tly_arena *arena, struct tly_segstate *st, uint32_t ncond);
 /* Forgets every count (a new rules generation). */
-void tly_segstate_clear_counts(struct tly_segstate *st);
+void tly_segstate_clear_counts(struct tly_arena *arena, struct tly_segstate *st);
 
 /* Counts an event at time `ts` with summed value `v`: into the list when
  * `windowed`, else into count and sum. 0 or TLY_ENOMEM. */
-int tly_segcount_add(struct tly_segcount *c, int64_t ts, double v, int windowed);
+int tly_segcount_add(struct tly_arena *arena, struct tly_segcount *c, int64_t ts, double v,
+                     int windowed);
 /* Drops the listed events before `from`. */
 void tly_segcount_prune(struct tly_segcount *c, int64_t from);
 /* Moves the listed events into count and sum (a condition counted all
@@ -93,11 +101,13 @@ void tly_segcount_fold(struct tly_segcount *c);
  * and no membership is left out). 0 or TLY_ENOMEM. */
 int tly_userseg_encode(const struct tly_userseg *u, int (*keep)(int64_t uid, void *arg), void *arg,
                        struct tly_buf *out);
-/* Decodes into `u` (initialised here). 0, TLY_ECORRUPT (u is then
- * empty), or TLY_ENOMEM. */
-int tly_userseg_decode(const void *data, size_t len, struct tly_userseg *u);
+/* Decodes into `u` (initialised here, its arrays from `arena`). 0,
+ * TLY_ECORRUPT (u is then empty), or TLY_ENOMEM. */
+int tly_userseg_decode(const void *data, size_t len, struct tly_arena *arena,
+                       struct tly_userseg *u);
 
-/* Heap bytes held by `u` (for the cache's accounting). */
+/* Bytes held by `u`'s arrays (for the cache's accounting; 0 for an
+ * arena's). */
 size_t tly_userseg_bytes(const struct tly_userseg *u);
 
 #endif

@@ -8,8 +8,8 @@
  *   - a refusal is TLY_ECORRUPT (or TLY_ENOMEM) and leaves an empty state;
  *   - segments come out in increasing uid order, listed events by time,
  *     short condition lists inside their state;
- *   - what decodes encodes to bytes that decode to a state encoding to the
- *     very same bytes (a fixed point after one round);
+ *   - what decodes encodes to bytes that decode (into an arena) to a state
+ *     encoding to the very same bytes (a fixed point after one round);
  *   - pruning and folding keep the lists ordered and the counts whole.
  */
 #include "core/err.h"
@@ -44,7 +44,7 @@ static void check_shape(const struct tly_userseg *u)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct tly_userseg u, v;
-    int rc = tly_userseg_decode(data, size, &u);
+    int rc = tly_userseg_decode(data, size, NULL, &u);
     if (rc != 0) {
         CHECK(rc == TLY_ECORRUPT || rc == TLY_ENOMEM);
         CHECK(u.n == 0 && u.seg == NULL);
@@ -55,7 +55,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     tly_buf_init(&a, 0);
     tly_buf_init(&b, 0);
     CHECK(tly_userseg_encode(&u, NULL, NULL, &a) == 0);
-    CHECK(tly_userseg_decode(a.data, a.len, &v) == 0);
+    /* The second decode takes its arrays from an arena, as the evaluator's. */
+    struct tly_arena arena;
+    tly_arena_init(&arena, 0);
+    CHECK(tly_userseg_decode(a.data, a.len, &arena, &v) == 0);
     check_shape(&v);
     CHECK(tly_userseg_encode(&v, NULL, NULL, &b) == 0);
     CHECK(a.len == b.len && memcmp(a.data, b.data, a.len) == 0);
@@ -78,6 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_shape(&u);
     tly_userseg_free(&u);
     tly_userseg_free(&v);
+    tly_arena_free(&arena);
     tly_buf_free(&a);
     tly_buf_free(&b);
     return 0;

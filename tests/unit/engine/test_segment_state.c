@@ -21,15 +21,15 @@ static void test_counting_prune_fold(void **state)
 {
     (void)state;
     struct tly_segcount c = {0};
-    assert_int_equal(tly_segcount_add(&c, 5, 0, 0), 0);
-    assert_int_equal(tly_segcount_add(&c, 6, 2.5, 0), 0);
+    assert_int_equal(tly_segcount_add(NULL, &c, 5, 0, 0), 0);
+    assert_int_equal(tly_segcount_add(NULL, &c, 6, 2.5, 0), 0);
     assert_int_equal(c.count, 2);
     assert_true(c.sum == 2.5);
     assert_int_equal(c.n, 0);
     /* A window keeps the events by time, a late one sorted in. */
     static const int64_t at[] = {100, 300, 200, 50, 300};
     for (int i = 0; i < 5; i++)
-        assert_int_equal(tly_segcount_add(&c, at[i], (double)i, 1), 0);
+        assert_int_equal(tly_segcount_add(NULL, &c, at[i], (double)i, 1), 0);
     assert_int_equal(c.n, 5);
     static const int64_t sorted[] = {50, 100, 200, 300, 300};
     for (int i = 0; i < 5; i++)
@@ -56,15 +56,15 @@ static void test_inline_conditions(void **state)
     struct tly_userseg u = {0};
     struct tly_segstate *a = tly_userseg_get(&u, 1000, 1);
     assert_non_null(a);
-    assert_int_equal(tly_segstate_resize(a, 1), 0);
+    assert_int_equal(tly_segstate_resize(NULL, a, 1), 0);
     assert_ptr_equal(a->cond, a->inl);
-    assert_int_equal(tly_segcount_add(&a->cond[0], 10, 0, 1), 0);
+    assert_int_equal(tly_segcount_add(NULL, &a->cond[0], 10, 0, 1), 0);
     /* Twenty states before it: the array grows and it moves. */
     for (int64_t uid = 1; uid <= 20; uid++) {
         struct tly_segstate *x = tly_userseg_get(&u, uid, 1);
         assert_non_null(x);
-        assert_int_equal(tly_segstate_resize(x, 2), 0);
-        assert_int_equal(tly_segcount_add(&x->cond[1], uid, 0, 0), 0);
+        assert_int_equal(tly_segstate_resize(NULL, x, 2), 0);
+        assert_int_equal(tly_segcount_add(NULL, &x->cond[1], uid, 0, 0), 0);
     }
     a = tly_userseg_get(&u, 1000, 0);
     assert_non_null(a);
@@ -77,23 +77,23 @@ static void test_inline_conditions(void **state)
         assert_int_equal(x->cond[1].count, 1);
     }
     /* Out to the heap and back, counts kept. */
-    assert_int_equal(tly_segstate_resize(a, 5), 0);
+    assert_int_equal(tly_segstate_resize(NULL, a, 5), 0);
     assert_ptr_not_equal(a->cond, a->inl);
     assert_int_equal(a->cond[0].ev[0].ts, 10);
-    assert_int_equal(tly_segcount_add(&a->cond[4], 7, 0, 0), 0);
-    assert_int_equal(tly_segstate_resize(a, 4), 0); /* drops the fifth */
-    assert_int_equal(tly_segstate_resize(a, 2), 0);
+    assert_int_equal(tly_segcount_add(NULL, &a->cond[4], 7, 0, 0), 0);
+    assert_int_equal(tly_segstate_resize(NULL, a, 4), 0); /* drops the fifth */
+    assert_int_equal(tly_segstate_resize(NULL, a, 2), 0);
     assert_ptr_equal(a->cond, a->inl);
     assert_int_equal(a->cond[0].ev[0].ts, 10);
     assert_int_equal(a->cond[1].count, 0);
-    assert_int_equal(tly_segstate_resize(a, 0), 0);
+    assert_int_equal(tly_segstate_resize(NULL, a, 0), 0);
     assert_null(a->cond);
     /* And through the encoding: decoded states point inside themselves. */
     struct tly_buf b;
     tly_buf_init(&b, 0);
     assert_int_equal(tly_userseg_encode(&u, NULL, NULL, &b), 0);
     struct tly_userseg v;
-    assert_int_equal(tly_userseg_decode(b.data, b.len, &v), 0);
+    assert_int_equal(tly_userseg_decode(b.data, b.len, NULL, &v), 0);
     assert_int_equal(v.n, 20);
     for (uint32_t i = 0; i < v.n; i++)
         assert_ptr_equal(v.seg[i].cond, v.seg[i].inl);
@@ -108,19 +108,19 @@ static void build(struct tly_userseg *u)
     memset(u, 0, sizeof *u);
     struct tly_segstate *a = tly_userseg_get(u, 900, 1);
     assert_non_null(a);
-    assert_int_equal(tly_segstate_resize(a, 5), 0);
+    assert_int_equal(tly_segstate_resize(NULL, a, 5), 0);
     a->gen = 3;
     a->changes = 7;
     a->member = 1;
     a->entered_at = 1795000000123;
-    assert_int_equal(tly_segcount_add(&a->cond[1], 0, 0, 0), 0);  /* count */
-    assert_int_equal(tly_segcount_add(&a->cond[2], 0, -4, 0), 0); /* count + sum */
-    assert_int_equal(tly_segcount_add(&a->cond[3], -1000, 0, 1), 0);
-    assert_int_equal(tly_segcount_add(&a->cond[3], 1795000000000, 0, 1), 0); /* times */
-    assert_int_equal(tly_segcount_add(&a->cond[4], 10, 1.5, 1), 0);          /* + values */
-    struct tly_segstate *b = tly_userseg_get(u, 5, 1);                       /* sorted before a */
+    assert_int_equal(tly_segcount_add(NULL, &a->cond[1], 0, 0, 0), 0);  /* count */
+    assert_int_equal(tly_segcount_add(NULL, &a->cond[2], 0, -4, 0), 0); /* count + sum */
+    assert_int_equal(tly_segcount_add(NULL, &a->cond[3], -1000, 0, 1), 0);
+    assert_int_equal(tly_segcount_add(NULL, &a->cond[3], 1795000000000, 0, 1), 0); /* times */
+    assert_int_equal(tly_segcount_add(NULL, &a->cond[4], 10, 1.5, 1), 0);          /* + values */
+    struct tly_segstate *b = tly_userseg_get(u, 5, 1); /* sorted before a */
     assert_non_null(b);
-    assert_int_equal(tly_segstate_resize(b, 2), 0); /* nothing counted: left out */
+    assert_int_equal(tly_segstate_resize(NULL, b, 2), 0); /* nothing counted: left out */
     struct tly_segstate *c = tly_userseg_get(u, 77, 1);
     assert_non_null(c);
     c->changes = 1; /* a change only: kept */
@@ -144,7 +144,7 @@ static void test_round_trip(void **state)
     tly_buf_init(&a, 0);
     tly_buf_init(&b, 0);
     assert_int_equal(tly_userseg_encode(&u, NULL, NULL, &a), 0);
-    assert_int_equal(tly_userseg_decode(a.data, a.len, &v), 0);
+    assert_int_equal(tly_userseg_decode(a.data, a.len, NULL, &v), 0);
     assert_int_equal(v.n, 2); /* the empty one is left out */
     assert_null(tly_userseg_get(&v, 5, 0));
     const struct tly_segstate *x = tly_userseg_get(&v, 900, 0);
@@ -173,13 +173,13 @@ static void test_round_trip(void **state)
     tly_buf_reset(&b);
     tly_userseg_free(&v);
     assert_int_equal(tly_userseg_encode(&u, not_77, NULL, &b), 0);
-    assert_int_equal(tly_userseg_decode(b.data, b.len, &v), 0);
+    assert_int_equal(tly_userseg_decode(b.data, b.len, NULL, &v), 0);
     assert_int_equal(v.n, 1);
     assert_non_null(tly_userseg_get(&v, 900, 0));
     tly_userseg_free(&v);
     /* Every strict prefix is refused, and leaves nothing behind. */
     for (size_t len = 0; len < a.len; len++) {
-        assert_int_equal(tly_userseg_decode(a.data, len, &v), TLY_ECORRUPT);
+        assert_int_equal(tly_userseg_decode(a.data, len, NULL, &v), TLY_ECORRUPT);
         assert_int_equal(v.n, 0);
         assert_null(v.seg);
     }
@@ -218,16 +218,16 @@ static void test_damage_refused(void **state)
          16},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        int rc = tly_userseg_decode(cases[i].bytes, cases[i].len, &v);
+        int rc = tly_userseg_decode(cases[i].bytes, cases[i].len, NULL, &v);
         if (rc != TLY_ECORRUPT)
             fail_msg("%s: decoded (rc %d)", cases[i].what, rc);
         assert_int_equal(v.n, 0);
     }
     /* Nothing stored at all is refused too (the caller stores a version). */
-    assert_int_equal(tly_userseg_decode("", 0, &v), TLY_ECORRUPT);
+    assert_int_equal(tly_userseg_decode("", 0, NULL, &v), TLY_ECORRUPT);
     /* The smallest valid state: no segments. */
     static const uint8_t none[] = {1, 0};
-    assert_int_equal(tly_userseg_decode(none, sizeof none, &v), 0);
+    assert_int_equal(tly_userseg_decode(none, sizeof none, NULL, &v), 0);
     assert_int_equal(v.n, 0);
 }
 
