@@ -24,6 +24,9 @@
 #define STORE_RETRIES       5
 #define CONSUMER_NICE       10 /* nice value of the consumer thread */
 
+#define LINGER_MS    100        /* a small backlog waits this long after the last batch began */
+#define LINGER_BYTES (4u << 20) /* unless it holds this many bytes of records */
+
 #define SWEEP_EVERY_MS 1000 /* segment sweeps, wall clock */
 #define SWEEP_BATCH    1000 /* users judged per sweep transaction */
 
@@ -359,6 +362,17 @@ static void consumer_main(void *arg)
                atomic_load(&p->durable_end) <= p->position)
             if (uv_cond_timedwait(&p->cond, &p->mu, retention_wait_ns(p)) != 0)
                 break; /* timed out: time for retention */
+        /* Under steady ingest, records become durable every few
+         * milliseconds. A transaction for each group commit would write the
+         * same pages (the tables' last ones, the indexes' busiest ones)
+         * hundreds of times a second, and those writes slow the log's
+         * fdatasync, which every client waits on. So a small backlog waits
+         * until LINGER_MS after the last batch began: a lone event after a
+         * quiet spell is processed at once. */
+        for (uint64_t t; !p->stopping && atomic_load(&p->durable_end) > p->position &&
+                         atomic_load(&p->durable_end) - p->position < LINGER_BYTES &&
+                         (t = uv_hrtime()) < p->last_batch_ns + LINGER_MS * 1000000ull;)
+            uv_cond_timedwait(&p->cond, &p->mu, p->last_batch_ns + LINGER_MS * 1000000ull - t);
         int stopping = p->stopping;
         uv_mutex_unlock(&p->mu);
         if (stopping)
@@ -370,6 +384,7 @@ static void consumer_main(void *arg)
         }
         tly_pipeline_prune_step(p);
         segment_sweep(p);
+        p->last_batch_ns = uv_hrtime();
         long n = run_batch(p, atomic_load(&p->durable_end));
         if (n >= 0) {
             errors = 0;
