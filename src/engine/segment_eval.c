@@ -41,6 +41,7 @@ enum {
     S_MEMBERS,
     S_PUT,
     S_UPDATE,
+    S_UPDATE_STATE,
     S_MEMBER,
     S_ENTER,
     S_EXIT,
@@ -52,7 +53,7 @@ enum {
 };
 
 static const char *const sql[S_COUNT] = {
-    [S_LOAD] = "SELECT state FROM segment_users WHERE tenant_id = ?1 AND user_id = ?2",
+    [S_LOAD] = "SELECT state, recheck_at FROM segment_users WHERE tenant_id = ?1 AND user_id = ?2",
     /* The planner, without statistics, would scan the tenant's part of the
      * primary key (every member of every segment) instead. */
     [S_MEMBERS] = "SELECT segment_id, entered_at FROM segment_members INDEXED BY "
@@ -62,6 +63,8 @@ static const char *const sql[S_COUNT] = {
               "excluded.recheck_at",
     [S_UPDATE] = "UPDATE segment_users SET state = ?3, recheck_at = ?4 WHERE tenant_id = ?1 AND "
                  "user_id = ?2",
+    /* recheck_at unchanged: its index is left alone. */
+    [S_UPDATE_STATE] = "UPDATE segment_users SET state = ?3 WHERE tenant_id = ?1 AND user_id = ?2",
     [S_MEMBER] = "SELECT entered_at FROM segment_members WHERE tenant_id = ?1 AND segment_id = "
                  "?2 AND user_id = ?3",
     [S_ENTER] = "INSERT OR IGNORE INTO segment_members (tenant_id, segment_id, user_id, "
@@ -77,7 +80,8 @@ static const char *const sql[S_COUNT] = {
     [S_ANY] = "SELECT EXISTS (SELECT 1 FROM segment_users)",
 };
 
-/* Chunks the arena keeps between transactions. */
+/* Chunks the arena keeps between transactions: at most this, and a
+ * quarter of the cache's bound. */
 #define ARENA_KEEP ((size_t)64 << 20)
 
 struct seg {
@@ -111,6 +115,7 @@ struct uentry {
     size_t attrs_bytes;
     uint8_t *packed; /* the state as last written (NULL: none) */
     size_t npacked;
+    int64_t recheck;       /* recheck_at as last written (INT64_MAX: NULL), when stored */
     struct tly_userseg us; /* while open */
     char user[];
 };
@@ -143,6 +148,7 @@ struct tly_segments {
     struct uentry **opened; /* in the open transaction */
     size_t nopened, copened;
     struct tly_arena arena; /* what they decoded */
+    size_t decoded_bytes;   /* the arena's size at the end of the last transaction */
     struct change *changes; /* of the open transaction, not yet written */
     size_t nchanges, cchanges;
     int maybe_stored;                  /* the store may hold state the cache lacks */
@@ -151,7 +157,7 @@ struct tly_segments {
     uint32_t attrs_gen;                /* moves on when cached attributes may be stale */
     struct tly_segments_stats pending; /* of the open transaction */
     /* Shared: published at COMMIT and ROLLBACK for other threads. */
-    _Atomic uint64_t n_judged, n_entered, n_exited, g_segments, g_entries, g_bytes;
+    _Atomic uint64_t n_judged, n_entered, n_exited, g_segments, g_entries, g_bytes, g_decoded;
 };
 
 /* ---- the cache's entries ---- */
@@ -365,6 +371,8 @@ static int entry_load(struct tly_segments *s, struct uentry *en)
     int rc = 0;
     if (step == SQLITE_ROW) {
         en->stored = 1;
+        en->recheck =
+            sqlite3_column_type(st, 1) == SQLITE_NULL ? INT64_MAX : sqlite3_column_int64(st, 1);
         size_t n = (size_t)sqlite3_column_bytes(st, 0);
         const void *p = sqlite3_column_blob(st, 0);
         if (n > 0 && (en->packed = malloc(n)) == NULL)
@@ -432,13 +440,16 @@ static int entry_open(struct tly_segments *s, struct uentry *en)
     }
     if (rc == 0 && (rebuild || (en->fresh && s->converting)))
         rc = add_members(s, en);
-    /* Listed even when failed: what was decoded is freed at the end. */
+    if (rc == 0 && rebuild) /* written again, readable */
+        rc = tly_cache_touch(&s->cache, &en->ce, 1);
+    if (rc != 0) { /* not open: the next use decodes again */
+        tly_userseg_free(&en->us);
+        return rc;
+    }
     s->opened[s->nopened++] = en;
     en->open = 1;
     en->fresh = 0;
-    if (rc == 0 && rebuild) /* written again, readable */
-        rc = tly_cache_touch(&s->cache, &en->ce, 1);
-    return rc;
+    return 0;
 }
 
 /* Frees what the open transaction decoded (after COMMIT or ROLLBACK; at
@@ -453,6 +464,7 @@ static void close_opened(struct tly_segments *s)
             tly_cache_resize(&s->cache, &en->ce);
     }
     s->nopened = 0;
+    s->decoded_bytes = s->arena.bytes;
     tly_arena_reset(&s->arena);
 }
 
@@ -910,12 +922,17 @@ int tly_segments_flush(struct tly_segments *s)
         memcpy(en->packed, s->buf.data, s->buf.len);
         en->npacked = s->buf.len;
         /* An UPDATE of a row known to exist costs one search, not two. */
-        sqlite3_stmt *st = stmt(s, en->stored ? S_UPDATE : S_PUT, en->tenant, en->user, NULL);
-        sqlite3_bind_blob(st, 3, en->packed, (int)en->npacked, SQLITE_STATIC);
         int64_t recheck = recheck_of(s, en);
-        if (recheck == INT64_MAX)
+        int same = en->stored && recheck == en->recheck;
+        sqlite3_stmt *st = stmt(s,
+                                same         ? S_UPDATE_STATE
+                                : en->stored ? S_UPDATE
+                                             : S_PUT,
+                                en->tenant, en->user, NULL);
+        sqlite3_bind_blob(st, 3, en->packed, (int)en->npacked, SQLITE_STATIC);
+        if (!same && recheck == INT64_MAX)
             sqlite3_bind_null(st, 4);
-        else
+        else if (!same)
             sqlite3_bind_int64(st, 4, recheck);
         if (done(st) != 0)
             return TLY_EIO;
@@ -925,6 +942,7 @@ int tly_segments_flush(struct tly_segments *s)
             continue;
         }
         en->stored = 1;
+        en->recheck = recheck;
     }
     return 0;
 }
@@ -934,10 +952,12 @@ static void publish(struct tly_segments *s)
     memset(&s->pending, 0, sizeof s->pending);
     atomic_store(&s->g_entries, s->cache.count);
     atomic_store(&s->g_bytes, s->cache.bytes);
+    atomic_store(&s->g_decoded, s->decoded_bytes);
 }
 
 void tly_segments_committed(struct tly_segments *s)
 {
+    s->nchanges = 0; /* written by the flush that must come before COMMIT */
     close_opened(s);
     tly_cache_committed(&s->cache);
     tly_counter_add(&s->n_judged, s->pending.judged);
@@ -1044,7 +1064,8 @@ int tly_segments_open(struct tly_segments **out, sqlite3 *db, const struct tly_l
     s->db = db;
     s->lg = lg;
     tly_buf_init(&s->buf, 0);
-    tly_arena_init(&s->arena, ARENA_KEEP);
+    size_t bound = cache_bytes ? cache_bytes : TLY_SEGMENTS_CACHE_BYTES;
+    tly_arena_init(&s->arena, bound / 4 < ARENA_KEEP ? bound / 4 : ARENA_KEEP);
     const struct tly_cache_ops ops = {entry_bytes, entry_release, s};
     int rc = tly_cache_init(&s->cache, cache_bytes ? cache_bytes : TLY_SEGMENTS_CACHE_BYTES, &ops);
     for (int i = 0; i < S_COUNT && rc == 0; i++)
@@ -1098,6 +1119,7 @@ void tly_segments_stats(const struct tly_segments *s, struct tly_segments_stats 
         .exited = atomic_load(&s->n_exited),
         .cache_entries = atomic_load(&s->g_entries),
         .cache_bytes = atomic_load(&s->g_bytes),
+        .decoded_bytes = atomic_load(&s->g_decoded),
     };
 }
 
@@ -1114,9 +1136,13 @@ int tly_segments_metrics(const struct tly_segments *s, struct tly_buf *b)
         {"tally_segments_exited_total", "counter", "Exits from event segments."},
         {"tally_segments_cache_entries", "gauge", "Users whose segment state is in memory."},
         {"tally_segments_cache_bytes", "gauge", "Memory held by the segment state cache."},
+        {"tally_segments_decoded_bytes", "gauge",
+         "Memory for decoded segment state at the end of the last batch (its own, "
+         "and what is kept for the next)."},
     };
-    const double v[] = {(double)st.segments, (double)st.judged,        (double)st.entered,
-                        (double)st.exited,   (double)st.cache_entries, (double)st.cache_bytes};
+    const double v[] = {(double)st.segments,     (double)st.judged,        (double)st.entered,
+                        (double)st.exited,       (double)st.cache_entries, (double)st.cache_bytes,
+                        (double)st.decoded_bytes};
     int rc = 0;
     for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
         rc |= tly_metrics_header(b, m[i].name, m[i].type, m[i].help);

@@ -30,8 +30,9 @@
  * write-behind cache (state_cache.h): loaded from segment_users on a miss
  * (memberships included: segment_members holds the same, for the API),
  * changed in memory, and written, one row per changed user, by
- * tly_segments_flush before the transaction commits. Between transactions
- * an entry holds only that row's bytes, decoded again when used. The
+ * tly_segments_flush before the transaction commits. After a COMMIT or
+ * ROLLBACK an entry holds only that row's bytes, decoded again when used
+ * (from an arena emptied at the transaction's end). The
  * row's recheck_at is the moment the user's oldest event counted in a
  * rolling window leaves it; tly_segments_sweep judges the users whose
  * moment has come.
@@ -76,7 +77,8 @@ int tly_segments_sweep(struct tly_segments *s, int64_t now, int max);
 /* Writes the users changed in the open transaction (before COMMIT). 0 or
  * a store error. */
 int tly_segments_flush(struct tly_segments *s);
-/* After COMMIT: the changes are the store's; the cache may shed entries. */
+/* After COMMIT (which tly_segments_flush must precede): the changes are
+ * the store's; the cache may shed entries. */
 void tly_segments_committed(struct tly_segments *s);
 /* After ROLLBACK: forgets what the transaction changed. */
 void tly_segments_drop(struct tly_segments *s);
@@ -94,6 +96,7 @@ int tly_segments_windows(const struct tly_segments *s);
 struct tly_segments_stats {
     uint64_t segments, judged, entered, exited;
     uint64_t cache_entries, cache_bytes;
+    uint64_t decoded_bytes; /* held for decoded state at the last transaction's end */
 };
 void tly_segments_stats(const struct tly_segments *s, struct tly_segments_stats *out);
 /* The same in Prometheus text (tally_segments_*). 0 or TLY_ENOMEM. */

@@ -62,7 +62,7 @@ struct tly_segstate {
     int64_t changes;
     int64_t entered_at; /* when a member */
     int member;
-    struct tly_segcount *cond; /* `inl` for up to TLY_SEGSTATE_INLINE, else heap */
+    struct tly_segcount *cond; /* `inl` for up to TLY_SEGSTATE_INLINE, else heap or arena */
     struct tly_segcount inl[TLY_SEGSTATE_INLINE];
 };
 

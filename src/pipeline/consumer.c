@@ -1,9 +1,10 @@
 /*
  * The consumer thread and its batch loop (see pipeline.h).
  *
- * Loop: wait until the log is durable past the position; open a
- * transaction; process records until batch_events items (or batch_ms worth);
- * write the new position; commit. On a store error the transaction is
+ * Loop: wait until the log is durable past the position (after a batch
+ * that caught up, until LINGER_MS after it began, unless the backlog is
+ * large); open a transaction; process records until batch_events items (or
+ * batch_ms worth); write the new position; commit. On a store error the transaction is
  * rolled back and the reader goes back to the committed position; after
  * repeated errors the pipeline enters FAILED. A record that fails its
  * checksum stops the pipeline there (FAILED) with a log line: skipping it
@@ -366,13 +367,14 @@ static void consumer_main(void *arg)
          * milliseconds. A transaction for each group commit would write the
          * same pages (the tables' last ones, the indexes' busiest ones)
          * hundreds of times a second, and those writes slow the log's
-         * fdatasync, which every client waits on. So a small backlog waits
-         * until LINGER_MS after the last batch began: a lone event after a
-         * quiet spell is processed at once. */
-        for (uint64_t t; !p->stopping && atomic_load(&p->durable_end) > p->position &&
+         * fdatasync, which every client waits on. So after a batch that
+         * caught up, a small backlog waits until LINGER_MS after that batch
+         * began: a lone event after a quiet spell is processed at once. */
+        for (uint64_t t; !p->stopping && p->linger_from != 0 &&
+                         atomic_load(&p->durable_end) > p->position &&
                          atomic_load(&p->durable_end) - p->position < LINGER_BYTES &&
-                         (t = uv_hrtime()) < p->last_batch_ns + LINGER_MS * 1000000ull;)
-            uv_cond_timedwait(&p->cond, &p->mu, p->last_batch_ns + LINGER_MS * 1000000ull - t);
+                         (t = uv_hrtime()) < p->linger_from + LINGER_MS * 1000000ull;)
+            uv_cond_timedwait(&p->cond, &p->mu, p->linger_from + LINGER_MS * 1000000ull - t);
         int stopping = p->stopping;
         uv_mutex_unlock(&p->mu);
         if (stopping)
@@ -384,8 +386,11 @@ static void consumer_main(void *arg)
         }
         tly_pipeline_prune_step(p);
         segment_sweep(p);
-        p->last_batch_ns = uv_hrtime();
-        long n = run_batch(p, atomic_load(&p->durable_end));
+        uint64_t end = atomic_load(&p->durable_end), began = uv_hrtime();
+        long n = run_batch(p, end);
+        /* Only a batch that caught up makes the next one wait: one stopped
+         * by its size or time limit is followed at once. */
+        p->linger_from = n > 0 && p->position >= end ? began : 0;
         if (n >= 0) {
             errors = 0;
             continue;

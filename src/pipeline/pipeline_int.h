@@ -40,7 +40,8 @@ struct tly_pipeline {
     struct tly_engine *engine;     /* campaigns; works in the state's transactions */
     struct tly_segments *segments; /* event segments; the same transactions */
     int64_t last_sweep;            /* ms (wall clock) of the last segment sweep */
-    uint64_t last_batch_ns;        /* uv_hrtime() when the last batch began */
+    uint64_t linger_from;          /* uv_hrtime() when the last batch that caught up
+                                      began; 0: the next batch need not wait */
     struct tly_log_reader *reader; /* NULL until the log has a segment */
     uint64_t position;             /* committed */
     uint64_t backlog_end;          /* the log's end at open */

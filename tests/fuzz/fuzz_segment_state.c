@@ -44,10 +44,17 @@ static void check_shape(const struct tly_userseg *u)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct tly_userseg u, v;
-    int rc = tly_userseg_decode(data, size, NULL, &u);
+    /* The input decoded into an arena too: refused or not alike. */
+    struct tly_arena arena;
+    tly_arena_init(&arena, 0);
+    int rc = tly_userseg_decode(data, size, &arena, &u);
+    tly_userseg_free(&u);
+    tly_arena_reset(&arena);
+    CHECK(tly_userseg_decode(data, size, NULL, &u) == rc);
     if (rc != 0) {
         CHECK(rc == TLY_ECORRUPT || rc == TLY_ENOMEM);
         CHECK(u.n == 0 && u.seg == NULL);
+        tly_arena_free(&arena);
         return 0;
     }
     check_shape(&u);
@@ -56,8 +63,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     tly_buf_init(&b, 0);
     CHECK(tly_userseg_encode(&u, NULL, NULL, &a) == 0);
     /* The second decode takes its arrays from an arena, as the evaluator's. */
-    struct tly_arena arena;
-    tly_arena_init(&arena, 0);
     CHECK(tly_userseg_decode(a.data, a.len, &arena, &v) == 0);
     check_shape(&v);
     CHECK(tly_userseg_encode(&v, NULL, NULL, &b) == 0);

@@ -200,6 +200,7 @@ def test_event_segment_conditions_entry_and_exit(data):
     assert m["tally_segments_entered_total"] == 2 and m["tally_segments_exited_total"] == 1, m
     assert m["tally_segments_judged_total"] >= 5, m
     assert m["tally_segments_cache_entries"] >= 1 and m["tally_segments_cache_bytes"] > 0, m
+    assert m["tally_segments_decoded_bytes"] > 0, m  # batches decoded users
     assert d.stop() == 0
 
 

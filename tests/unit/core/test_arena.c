@@ -65,6 +65,7 @@ static void test_grow(void **state)
     /* The newest, past its chunk's end: copied into a new chunk. */
     char *w = tly_arena_grow(&a, y2, 2000, TLY_ARENA_CHUNK - 64);
     assert_non_null(w);
+    assert_ptr_not_equal(w, y2);
     assert_memory_equal(w, "0123456789", 10);
     tly_arena_free(&a);
 }

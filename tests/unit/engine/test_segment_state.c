@@ -82,6 +82,8 @@ static void test_inline_conditions(void **state)
     assert_int_equal(a->cond[0].ev[0].ts, 10);
     assert_int_equal(tly_segcount_add(NULL, &a->cond[4], 7, 0, 0), 0);
     assert_int_equal(tly_segstate_resize(NULL, a, 4), 0); /* drops the fifth */
+    assert_int_equal(tly_segstate_resize(NULL, a, 5), 0);
+    assert_int_equal(a->cond[4].count, 0);
     assert_int_equal(tly_segstate_resize(NULL, a, 2), 0);
     assert_ptr_equal(a->cond, a->inl);
     assert_int_equal(a->cond[0].ev[0].ts, 10);
