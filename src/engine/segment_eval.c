@@ -361,6 +361,21 @@ static int done(sqlite3_stmt *st)
     return rc;
 }
 
+/* Makes room for one more element in a growing array of n (capacity
+ * *cap). 0 or TLY_ENOMEM. */
+static int room(void **arr, size_t n, size_t *cap, size_t size)
+{
+    if (n < *cap)
+        return 0;
+    size_t c = *cap ? *cap * 2 : 1024;
+    void *p = realloc(*arr, c * size);
+    if (p == NULL)
+        return TLY_ENOMEM;
+    *arr = p;
+    *cap = c;
+    return 0;
+}
+
 /* ---- users ---- */
 
 /* Reads the user's stored state (its encoding) into a new entry. */
@@ -420,14 +435,8 @@ static int entry_open(struct tly_segments *s, struct uentry *en)
 {
     if (en->open)
         return 0;
-    if (s->nopened == s->copened) {
-        size_t cap = s->copened ? s->copened * 2 : 1024;
-        struct uentry **o = realloc(s->opened, cap * sizeof *o);
-        if (o == NULL)
-            return TLY_ENOMEM;
-        s->opened = o;
-        s->copened = cap;
-    }
+    if (room((void **)&s->opened, s->nopened, &s->copened, sizeof *s->opened) != 0)
+        return TLY_ENOMEM;
     en->us.arena = &s->arena;
     int rc = en->packed ? tly_userseg_decode(en->packed, en->npacked, &s->arena, &en->us) : 0;
     int rebuild = rc == TLY_ECORRUPT;
@@ -558,14 +567,8 @@ static int record_change(struct tly_segments *s, const struct seg *g, const stru
                          struct tly_segstate *ss, int entered, int64_t at)
 {
     const char *user = en->user;
-    if (s->nchanges == s->cchanges) {
-        size_t cap = s->cchanges ? s->cchanges * 2 : 1024;
-        struct change *c = realloc(s->changes, cap * sizeof *c);
-        if (c == NULL)
-            return TLY_ENOMEM;
-        s->changes = c;
-        s->cchanges = cap;
-    }
+    if (room((void **)&s->changes, s->nchanges, &s->cchanges, sizeof *s->changes) != 0)
+        return TLY_ENOMEM;
     s->changes[s->nchanges] =
         (struct change){g, en, at, (uint32_t)s->nchanges, (uint8_t)(entered != 0)};
     s->nchanges++;

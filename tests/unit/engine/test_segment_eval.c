@@ -77,19 +77,24 @@ static int64_t count(sqlite3 *h, const char *sql)
     return n;
 }
 
+/* Stores segment definition `def` (JSON) as tenant 1's segment `id`. */
+static void create_segment(struct fx *f, const char *def)
+{
+    struct tly_segment *seg;
+    struct tly_error err = {{0}};
+    assert_int_equal(tly_segment_parse(def, strlen(def), &seg, &err), 0);
+    struct tly_buf b;
+    tly_buf_init(&b, 0);
+    assert_int_equal(tly_segment_to_json(seg, &b), 0);
+    assert_int_equal(tly_segment_create(f->h, 1, seg->id, "event", b.data, 0), 0);
+    tly_buf_free(&b);
+    tly_segment_free(seg);
+}
+
 static void define(struct fx *f)
 {
-    for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++) {
-        struct tly_segment *seg;
-        struct tly_error err = {{0}};
-        assert_int_equal(tly_segment_parse(defs[i], strlen(defs[i]), &seg, &err), 0);
-        struct tly_buf b;
-        tly_buf_init(&b, 0);
-        assert_int_equal(tly_segment_to_json(seg, &b), 0);
-        assert_int_equal(tly_segment_create(f->h, 1, seg->id, "event", b.data, 0), 0);
-        tly_buf_free(&b);
-        tly_segment_free(seg);
-    }
+    for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++)
+        create_segment(f, defs[i]);
 }
 
 static struct fx *fx_new(const char *name)
@@ -357,15 +362,7 @@ static void test_rollback_undoes_an_entry(void **state)
     struct fx *f = fx_new("segeval-attr");
     static const char def[] = "{\"id\":\"pro\",\"type\":\"event\",\"conditions\":[{\"path\":"
                               "\"plan\",\"op\":\"eq\",\"value\":\"pro\"}]}";
-    struct tly_segment *seg;
-    struct tly_error err = {{0}};
-    assert_int_equal(tly_segment_parse(def, strlen(def), &seg, &err), 0);
-    struct tly_buf b;
-    tly_buf_init(&b, 0);
-    assert_int_equal(tly_segment_to_json(seg, &b), 0);
-    assert_int_equal(tly_segment_create(f->h, 1, "pro", "event", b.data, 0), 0);
-    tly_buf_free(&b);
-    tly_segment_free(seg);
+    create_segment(f, def);
     exec_ok(f->h, "INSERT INTO users (tenant_id, user_id, created_at, attributes) VALUES "
                   "(1, 'u05', 0, '{\"plan\":\"pro\"}')");
     assert_int_equal(tly_segments_open(&f->s, f->h, &quiet, 0), 0);
@@ -442,15 +439,7 @@ static void test_changes_written_at_flush(void **state)
     struct fx *f = fx_new("segeval-flush");
     static const char def[] = "{\"id\":\"first\",\"type\":\"event\",\"conditions\":[{"
                               "\"event\":\"order\",\"op\":\"lt\",\"value\":2}]}";
-    struct tly_segment *seg;
-    struct tly_error err = {{0}};
-    assert_int_equal(tly_segment_parse(def, strlen(def), &seg, &err), 0);
-    struct tly_buf b;
-    tly_buf_init(&b, 0);
-    assert_int_equal(tly_segment_to_json(seg, &b), 0);
-    assert_int_equal(tly_segment_create(f->h, 1, "first", "event", b.data, 0), 0);
-    tly_buf_free(&b);
-    tly_segment_free(seg);
+    create_segment(f, def);
     assert_int_equal(tly_segments_open(&f->s, f->h, &quiet, 0), 0);
     begin(f);
     /* Users in falling order; the even ones order twice (in, then out). */
