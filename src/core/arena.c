@@ -35,6 +35,7 @@ void tly_arena_init(struct tly_arena *a, size_t keep)
 {
     memset(a, 0, sizeof *a);
     a->keep = keep;
+    a->next = TLY_ARENA_FIRST;
 }
 
 static void free_list(struct tly_arena *a, struct tly_arena_chunk *c)
@@ -64,10 +65,15 @@ static struct tly_arena_chunk *take_chunk(struct tly_arena *a, size_t n)
         a->spare = c->next;
         return c;
     }
-    size_t size = n > TLY_ARENA_CHUNK ? n : TLY_ARENA_CHUNK;
+    /* Small first (an arena that holds little costs little), doubling up
+     * to the standard size; what does not fit gets a standard chunk, or
+     * one of its own. */
+    size_t size = n <= a->next ? a->next : n <= TLY_ARENA_CHUNK ? TLY_ARENA_CHUNK : n;
     struct tly_arena_chunk *c = malloc(sizeof *c + size);
     if (c == NULL)
         return NULL;
+    if (a->next < TLY_ARENA_CHUNK)
+        a->next *= 2;
     c->size = size;
     a->bytes += sizeof *c + size;
     POISON(c->data, size);

@@ -2,8 +2,9 @@
  * A bump allocator for memory freed all at once: what one transaction
  * decodes, used while it runs and dropped when it ends.
  *
- * Allocations come from chunks of TLY_ARENA_CHUNK bytes (larger ones get a
- * chunk of their own), 16-byte aligned. Nothing is freed on its own;
+ * Allocations come from chunks of TLY_ARENA_CHUNK bytes (the first ones
+ * smaller, from TLY_ARENA_FIRST up; larger allocations get a chunk of
+ * their own), 16-byte aligned. Nothing is freed on its own;
  * tly_arena_reset drops everything allocated, keeping up to `keep` bytes
  * of chunks for the next round. The newest allocation may grow in place.
  * In ASan builds the memory of a reset arena is poisoned, so a pointer
@@ -18,6 +19,7 @@
 #include <stddef.h>
 
 #define TLY_ARENA_CHUNK ((size_t)1 << 20)
+#define TLY_ARENA_FIRST ((size_t)4 << 10)
 
 struct tly_arena_chunk;
 
@@ -26,6 +28,7 @@ struct tly_arena {
     struct tly_arena_chunk *spare; /* kept by a reset, for reuse */
     void *last;                    /* the newest allocation (may grow in place) */
     size_t keep;                   /* bytes of chunks a reset keeps */
+    size_t next;                   /* size of the next new chunk, up to TLY_ARENA_CHUNK */
     size_t bytes;                  /* bytes of chunks held (in use and spare) */
 };
 

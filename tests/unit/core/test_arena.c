@@ -4,7 +4,8 @@
  *   absurd sizes are refused;
  * - the newest allocation grows in place while its chunk has room, an
  *   older one (or one past the chunk's end) is copied, its bytes kept;
- * - an allocation larger than a chunk gets a chunk of its own;
+ * - chunks start small and double up to the standard size; an allocation
+ *   larger than a chunk gets a chunk of its own;
  * - reset keeps standard chunks up to `keep` bytes and reuses them (no new
  *   memory for the same work again), frees the rest;
  * - free after use and on an arena that never allocated.
@@ -36,6 +37,8 @@ static void test_alloc_aligned_distinct(void **state)
     for (int i = 0; i < 100; i++)
         for (int k = 0; k <= i; k++)
             assert_int_equal(p[i][k], i);
+    /* 5,050 bytes and their alignment: two small chunks, not a standard one. */
+    assert_true(a.bytes < 4 * TLY_ARENA_FIRST);
     tly_arena_free(&a);
     tly_arena_free(&a); /* twice: nothing left */
     struct tly_arena never;
