@@ -2,6 +2,7 @@
  * Prometheus text rendering for counters and histograms (see metrics.h).
  */
 #include "core/metrics.h"
+#include "core/err.h"
 
 void tly_histogram_init(struct tly_histogram *h, const double *bounds, int nbounds)
 {
@@ -33,6 +34,16 @@ int tly_metrics_sample(struct tly_buf *b, const char *name, const char *labels, 
     if (labels != NULL && labels[0] != '\0')
         return tly_buf_printf(b, "%s{%s} %.17g\n", name, labels, v);
     return tly_buf_printf(b, "%s %.17g\n", name, v);
+}
+
+int tly_metrics_scalars(struct tly_buf *b, const struct tly_metric_scalar *m, size_t n)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        rc |= tly_metrics_header(b, m[i].name, m[i].type, m[i].help);
+        rc |= tly_metrics_sample(b, m[i].name, "", m[i].v);
+    }
+    return rc ? TLY_ENOMEM : 0;
 }
 
 int tly_metrics_histogram(struct tly_buf *b, const char *name, const char *help,

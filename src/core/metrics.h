@@ -33,6 +33,14 @@ int tly_metrics_histogram(struct tly_buf *b, const char *name, const char *help,
 int tly_metrics_header(struct tly_buf *b, const char *name, const char *type, const char *help);
 int tly_metrics_sample(struct tly_buf *b, const char *name, const char *labels, double v);
 
+/* One unlabelled counter or gauge: its name, type, help and value. */
+struct tly_metric_scalar {
+    const char *name, *type, *help;
+    double v;
+};
+/* Appends each of m[0..n) with its header. 0 or TLY_ENOMEM. */
+int tly_metrics_scalars(struct tly_buf *b, const struct tly_metric_scalar *m, size_t n);
+
 static inline void tly_counter_add(_Atomic uint64_t *c, uint64_t n)
 {
     atomic_fetch_add_explicit(c, n, memory_order_relaxed);

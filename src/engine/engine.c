@@ -656,27 +656,21 @@ int tly_engine_metrics(const struct tly_engine *e, struct tly_buf *b)
 {
     struct tly_engine_stats s;
     tly_engine_stats(e, &s);
-    static const struct {
-        const char *name, *type, *help;
-    } m[] = {
+    const struct tly_metric_scalar m[] = {
         {"tally_engine_events_evaluated_total", "counter",
-         "Processed track events looked up in the campaign index."},
+         "Processed track events looked up in the campaign index.", (double)s.evaluated},
         {"tally_engine_campaign_matches_total", "counter",
-         "(event, campaign) pairs where the event matched an activity."},
-        {"tally_engine_completions_total", "counter", "Campaign completions."},
+         "(event, campaign) pairs where the event matched an activity.", (double)s.matches},
+        {"tally_engine_completions_total", "counter", "Campaign completions.",
+         (double)s.completions},
         {"tally_engine_rewards_issued_total", "counter",
-         "Rewards written (with their outbox entry)."},
-        {"tally_engine_campaigns", "gauge", "Active campaigns that count events."},
-        {"tally_engine_cache_entries", "gauge", "(campaign, user) progress entries in memory."},
-        {"tally_engine_cache_bytes", "gauge", "Memory held by the progress cache."},
+         "Rewards written (with their outbox entry).", (double)s.rewards},
+        {"tally_engine_campaigns", "gauge", "Active campaigns that count events.",
+         (double)s.campaigns},
+        {"tally_engine_cache_entries", "gauge", "(campaign, user) progress entries in memory.",
+         (double)s.cache_entries},
+        {"tally_engine_cache_bytes", "gauge", "Memory held by the progress cache.",
+         (double)s.cache_bytes},
     };
-    const double v[] = {(double)s.evaluated,  (double)s.matches,   (double)s.completions,
-                        (double)s.rewards,    (double)s.campaigns, (double)s.cache_entries,
-                        (double)s.cache_bytes};
-    int rc = 0;
-    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
-        rc |= tly_metrics_header(b, m[i].name, m[i].type, m[i].help);
-        rc |= tly_metrics_sample(b, m[i].name, "", v[i]);
-    }
-    return rc ? TLY_ENOMEM : 0;
+    return tly_metrics_scalars(b, m, sizeof m / sizeof m[0]);
 }

@@ -1130,26 +1130,22 @@ int tly_segments_metrics(const struct tly_segments *s, struct tly_buf *b)
 {
     struct tly_segments_stats st;
     tly_segments_stats(s, &st);
-    static const struct {
-        const char *name, *type, *help;
-    } m[] = {
-        {"tally_segments", "gauge", "Event segments the pipeline keeps current."},
-        {"tally_segments_judged_total", "counter", "(segment, user) judgements committed."},
-        {"tally_segments_entered_total", "counter", "Entries into event segments."},
-        {"tally_segments_exited_total", "counter", "Exits from event segments."},
-        {"tally_segments_cache_entries", "gauge", "Users whose segment state is in memory."},
-        {"tally_segments_cache_bytes", "gauge", "Memory held by the segment state cache."},
+    const struct tly_metric_scalar m[] = {
+        {"tally_segments", "gauge", "Event segments the pipeline keeps current.",
+         (double)st.segments},
+        {"tally_segments_judged_total", "counter", "(segment, user) judgements committed.",
+         (double)st.judged},
+        {"tally_segments_entered_total", "counter", "Entries into event segments.",
+         (double)st.entered},
+        {"tally_segments_exited_total", "counter", "Exits from event segments.", (double)st.exited},
+        {"tally_segments_cache_entries", "gauge", "Users whose segment state is in memory.",
+         (double)st.cache_entries},
+        {"tally_segments_cache_bytes", "gauge", "Memory held by the segment state cache.",
+         (double)st.cache_bytes},
         {"tally_segments_decoded_bytes", "gauge",
          "Memory for decoded segment state at the end of the last batch (its own, "
-         "and what is kept for the next)."},
+         "and what is kept for the next).",
+         (double)st.decoded_bytes},
     };
-    const double v[] = {(double)st.segments,     (double)st.judged,        (double)st.entered,
-                        (double)st.exited,       (double)st.cache_entries, (double)st.cache_bytes,
-                        (double)st.decoded_bytes};
-    int rc = 0;
-    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
-        rc |= tly_metrics_header(b, m[i].name, m[i].type, m[i].help);
-        rc |= tly_metrics_sample(b, m[i].name, "", v[i]);
-    }
-    return rc ? TLY_ENOMEM : 0;
+    return tly_metrics_scalars(b, m, sizeof m / sizeof m[0]);
 }
